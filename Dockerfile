@@ -1,0 +1,19 @@
+# Mirrors the README's install: the package with its bundled tiny.en Whisper model, run as a
+# non-root user with the data folder on a volume.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BETWEEN_DATA_DIR=/data
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY bot ./bot
+COPY handlers ./handlers
+COPY scheduler ./scheduler
+COPY storage ./storage
+COPY transcription ./transcription
+RUN pip install --no-cache-dir . \
+    && useradd --create-home --uid 10001 between \
+    && mkdir -p /data && chown between /data
+
+USER between
+VOLUME ["/data"]
+CMD ["between", "run"]

@@ -1,0 +1,39 @@
+"""Signed `callback_data`, so a forged or altered button press is recognised and refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+SEPARATOR = ":"
+SIGNATURE_CHARS = 8
+MAX_BYTES = 64
+
+
+class CallbackSigner:
+    """Pack button data with a short HMAC bound to the Telegram user it was sent to."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _signature(self, user_id: int, payload: str) -> str:
+        digest = hmac.new(self._key, f"{user_id}|{payload}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:6]).decode()
+
+    def pack(self, user_id: int, *parts: object) -> str:
+        """Return `part:part:...:signature`; raise if it would not fit Telegram's 64 bytes."""
+        payload = SEPARATOR.join(str(part) for part in parts)
+        data = f"{payload}{SEPARATOR}{self._signature(user_id, payload)}"
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data too long: {len(data.encode())} bytes")
+        return data
+
+    def unpack(self, user_id: int, data: str | None) -> list[str] | None:
+        """Return the parts if the data was signed for this user, else None."""
+        if not data or SEPARATOR not in data:
+            return None
+        payload, _, signature = data.rpartition(SEPARATOR)
+        if not hmac.compare_digest(signature, self._signature(user_id, payload)):
+            return None
+        return payload.split(SEPARATOR)

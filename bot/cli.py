@@ -1,0 +1,59 @@
+"""The `between` command: `run` the bot, `migrate` the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+from storage.db import migrate
+
+logger = logging.getLogger(__name__)
+
+MISSING_TOKEN = (
+    "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in the environment "
+    "or in a .env file, then run `between run` again."
+)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Log to stderr; httpx logs request URLs, which contain the token, so keep it quiet."""
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("httpx", "httpcore", "telegram.ext.AIORateLimiter"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _run_until_signalled(settings: Settings) -> None:
+    from bot.app import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="between", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the whole bot (migrates first)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    args = parser.parse_args(argv)
+    configure_logging()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        sys.exit(f"A setting is not valid: {error.errors()[0]['loc']} {error.errors()[0]['msg']}")
+    if args.command == "migrate":
+        migrate(settings.resolved_database_url)
+    elif args.command == "run":
+        if not settings.telegram_bot_token:
+            sys.exit(MISSING_TOKEN)
+        asyncio.run(_run_until_signalled(settings))

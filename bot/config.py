@@ -1,0 +1,49 @@
+"""Settings read from the environment and `.env` (names as in DESIGN.md)."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; defaults run the bot on embedded parts."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: str | None = Field(default=None, repr=False)
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    database_url: str | None = None
+    data_dir: Path = Field(default=Path("data"), validation_alias="BETWEEN_DATA_DIR")
+    whisper_model: str | None = None
+    clinician_code: str | None = Field(default=None, repr=False)
+    crisis_text: str | None = None
+
+    # Polling and dispatch.
+    poll_timeout: int = Field(default=30, validation_alias="BETWEEN_POLL_TIMEOUT")
+    dispatch_interval: float = Field(default=20.0, validation_alias="BETWEEN_DISPATCH_INTERVAL")
+    grace_minutes: int = Field(default=120, validation_alias="BETWEEN_GRACE_MINUTES")
+    default_checkin: time = Field(default=time(20, 0), validation_alias="BETWEEN_CHECKIN_TIME")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Return `DATABASE_URL`, or SQLite inside the data folder."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'between.db').resolve()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain `postgresql://` and `sqlite://` URLs by naming their async drivers."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url

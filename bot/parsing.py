@@ -1,0 +1,138 @@
+"""Read what clients type: times, days, timezones and 0–10 ratings (pure functions)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from functools import cache
+from zoneinfo import available_timezones
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EVERY_DAY = ",".join(WEEKDAYS)
+WEEKDAYS_ONLY = ",".join(WEEKDAYS[:5])
+WEEKENDS = ",".join(WEEKDAYS[5:])
+
+_TIME = re.compile(
+    r"^(?P<hour>\d{1,2})(?:\s*[:.h]\s*(?P<minute>\d{2}))?\s*(?P<half>[ap])?\.?\s*m?\.?$"
+)
+_FILLER = re.compile(r"^(?:at|around|about|approx(?:imately)?|roughly|~|by)\s+")
+_NAMED_TIMES = {"noon": time(12, 0), "midday": time(12, 0), "midnight": time(0, 0)}
+
+_TIMEZONE_ALIASES = {
+    "uk": "Europe/London",
+    "england": "Europe/London",
+    "scotland": "Europe/London",
+    "wales": "Europe/London",
+    "ireland": "Europe/Dublin",
+    "nyc": "America/New_York",
+    "new york city": "America/New_York",
+    "washington": "America/New_York",
+    "boston": "America/New_York",
+    "miami": "America/New_York",
+    "atlanta": "America/New_York",
+    "philadelphia": "America/New_York",
+    "san francisco": "America/Los_Angeles",
+    "seattle": "America/Los_Angeles",
+    "la": "America/Los_Angeles",
+    "houston": "America/Chicago",
+    "dallas": "America/Chicago",
+    "austin": "America/Chicago",
+    "munich": "Europe/Berlin",
+    "hamburg": "Europe/Berlin",
+    "frankfurt": "Europe/Berlin",
+    "germany": "Europe/Berlin",
+    "france": "Europe/Paris",
+    "spain": "Europe/Madrid",
+    "barcelona": "Europe/Madrid",
+    "italy": "Europe/Rome",
+    "milan": "Europe/Rome",
+    "netherlands": "Europe/Amsterdam",
+    "india": "Asia/Kolkata",
+    "mumbai": "Asia/Kolkata",
+    "delhi": "Asia/Kolkata",
+    "new delhi": "Asia/Kolkata",
+    "bangalore": "Asia/Kolkata",
+    "japan": "Asia/Tokyo",
+    "beijing": "Asia/Shanghai",
+    "china": "Asia/Shanghai",
+    "canberra": "Australia/Sydney",
+    "wellington": "Pacific/Auckland",
+    "new zealand": "Pacific/Auckland",
+    "utc": "UTC",
+    "gmt": "Etc/GMT",
+}
+
+
+def parse_time(text: str) -> time | None:
+    """Parse "7:30", "7.30am", "19:30", "7 pm", "0730" or "noon"; None if it is not a time."""
+    cleaned = _FILLER.sub("", text.strip().lower()).strip()
+    if cleaned in _NAMED_TIMES:
+        return _NAMED_TIMES[cleaned]
+    if re.fullmatch(r"\d{4}", cleaned):
+        cleaned = f"{cleaned[:2]}:{cleaned[2:]}"
+    match = _TIME.match(cleaned)
+    if not match:
+        return None
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
+    if match["half"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if match["half"] == "p" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def parse_days(text: str) -> str | None:
+    """Parse "every day", "weekdays", "weekends" or named days into `mon,wed,fri` form."""
+    cleaned = text.strip().lower()
+    if re.search(r"\b(every ?day|daily|each day|all days)\b", cleaned):
+        return EVERY_DAY
+    if re.search(r"\bweek ?days\b", cleaned):
+        return WEEKDAYS_ONLY
+    if re.search(r"\bweek ?ends?\b", cleaned):
+        return WEEKENDS
+    found = {day for day in WEEKDAYS if re.search(rf"\b{day}", cleaned)}
+    if re.search(r"\bthur?s?\b", cleaned):
+        found.add("thu")
+    if re.search(r"\btues?\b", cleaned):
+        found.add("tue")
+    return normalise_days(found) if found else None
+
+
+def normalise_days(days: set[str] | list[str]) -> str:
+    """Return days in week order, comma separated."""
+    return ",".join(day for day in WEEKDAYS if day in set(days))
+
+
+@cache
+def _timezone_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name in sorted(available_timezones()):
+        if name.startswith(("Etc/", "SystemV/", "posix/", "right/")) and name != "Etc/GMT":
+            continue
+        index.setdefault(name.lower(), name)
+        city = name.rsplit("/", 1)[-1].replace("_", " ").lower()
+        if name.count("/") and not name.startswith("US/"):
+            index.setdefault(city, name)
+    index.update(_TIMEZONE_ALIASES)
+    return index
+
+
+def resolve_timezone(text: str) -> str | None:
+    """Resolve "London", "new york" or "Europe/Berlin" to an IANA name; None if unknown."""
+    cleaned = re.sub(r"\s+", " ", text.strip().lower().replace("_", " "))
+    cleaned = re.sub(r"^(i'?m in|i live in|in)\s+", "", cleaned).strip(" .!")
+    if not cleaned:
+        return None
+    index = _timezone_index()
+    return index.get(cleaned) or index.get(cleaned.replace(" ", "_"))
+
+
+def parse_rating(text: str, low: int, high: int) -> int | None:
+    """Read a whole number in [low, high] from text like "7", "7/10" or "about 70%"."""
+    match = re.search(r"\d{1,3}", text)
+    if not match:
+        return None
+    value = int(match.group())
+    return value if low <= value <= high else None

@@ -1,0 +1,287 @@
+"""Every word Between says to people, in English, in one place for clinicians to review.
+
+Tone rules (DESIGN.md): never "homework", "assignment", "failed", "missed", "streak broken"
+or "you should"; every try counts, partly is a success, a skip is data; short messages, one
+question at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+CONSENT_VERSION = "2026-11-21"
+
+# ---------------------------------------------------------------- onboarding
+WELCOME = "Hi {name}, I'm Between: a companion for the days between your therapy sessions."
+WHAT_I_DO = (
+    "Together we set up a small practice, tied to a moment you already have in your day. "
+    "I'll nudge you at that moment and ask kindly how it went. Every try counts, "
+    'and "not today" is useful to know too.'
+)
+NOT_A_CRISIS_SERVICE = "I'm not a crisis service and I can't give medical advice. {crisis}"
+DEFAULT_CRISIS = (
+    "If you are in danger or need urgent help, please contact your local emergency "
+    "services now, or a crisis line where you live."
+)
+PRIVACY = (
+    "What I keep: your practices, how they went, and what you write or say to me here. "
+    "Only you see it, unless you choose to share it with your clinician. "
+    "Telegram chats with bots are not end-to-end encrypted.\n\n"
+    "Is that okay with you?"
+)
+CONSENT_YES = "Yes, that's okay"
+CONSENT_NO = "Not now"
+CONSENT_DECLINED = (
+    "That's completely fine. I won't keep anything about your practices. "
+    "Send /start whenever you'd like to begin."
+)
+CONSENT_NEEDED = "Before we start, I need your okay on what I keep. Send /start to see it."
+ASK_TIMEZONE = (
+    "Which city or timezone are you in? For example: London, New York, Europe/Berlin. "
+    "I use it so nudges arrive at your local time."
+)
+TIMEZONE_UNKNOWN = (
+    "I don't know that place yet. Could you try a nearby big city, "
+    "or a timezone name like Europe/Berlin?"
+)
+TIMEZONE_CONFIRM = "{zone}: it's {local_time} there now. Is that right?"
+TIMEZONE_RIGHT = "Yes, that's right"
+TIMEZONE_WRONG = "No, change it"
+TIMEZONE_SAVED = "Got it. Your nudges will follow {zone} time."
+READY_FOR_FIRST = "Whenever you're ready, /new sets up your first small practice."
+WELCOME_BACK = "Welcome back, {name}. /practices shows what you have; /help shows everything."
+
+# ---------------------------------------------------------------- designing a practice
+ASK_GOAL = (
+    "What would you like to practise? In your own words, "
+    'for example "speaking up", "a short walk" or "breathing slowly".'
+)
+ASK_STEP = (
+    "What's the smallest version of that which would still count? "
+    'Make it almost too easy, like "say one clear sentence out loud".'
+)
+ASK_CONFIDENCE = "How sure are you that you'd do this, from 0 to 10?"
+CONFIDENCE_LOW = (
+    "Thanks for being honest. Let's make it easier, so it feels like a 9. "
+    "What's an even smaller version? Or keep it as it is."
+)
+KEEP_AS_IS = "Keep it as it is"
+ASK_ANCHOR = (
+    "When in your day could it fit? Pick a moment you already have, "
+    'like "while my coffee brews" or "after I brush my teeth".'
+)
+ANCHOR_SUGGESTIONS = (
+    "After I wake up",
+    "While my coffee brews",
+    "After lunch",
+    "Before bed",
+)
+ASK_DAYS = "Which days?"
+DAYS_EVERY = "Every day"
+DAYS_WEEKDAYS = "Weekdays"
+DAYS_CHOOSE = "Choose days"
+DAYS_PICK = "Tap the days you'd like, then Done."
+DAYS_DONE = "Done"
+DAYS_NONE_PICKED = "Pick at least one day, then Done."
+DAYS_UNKNOWN = (
+    'I couldn\'t read those days. Try "every day", "weekdays" or names like "mon wed fri".'
+)
+DAY_NAMES = {
+    "mon": "Mon",
+    "tue": "Tue",
+    "wed": "Wed",
+    "thu": "Thu",
+    "fri": "Fri",
+    "sat": "Sat",
+    "sun": "Sun",
+}
+ASK_TIME = "About what time is that, usually? For example 7:30, 7.30am or 19:30."
+TIME_UNKNOWN = "I couldn't read that as a time. Try something like 7:30, 7.30am or 19:30."
+ASK_IF_THEN = (
+    "What's most likely to get in the way? You can make a plan for it: "
+    '"If ___, then I will ___". Or skip this.'
+)
+ASK_REWARD = (
+    "Is there a small reward you'd enjoy right after? A favourite song, a cup of tea... "
+    "Or skip this."
+)
+SKIP = "Skip"
+CONFIRM_INTRO = "Here's your practice, in your words:"
+CONFIRM_SAVE = "Looks right"
+CONFIRM_EDIT = "Change something"
+EDIT_WHICH = "What would you like to change?"
+FIELD_LABELS = {
+    "goal": "What I practise",
+    "step": "Smallest version",
+    "anchor": "The moment",
+    "days": "Days",
+    "time": "Time",
+    "if_then": "If-then plan",
+    "reward": "Reward",
+}
+PRACTICE_SAVED = "Saved. I'll nudge you {when}. You can tell me how it went any time with /done."
+
+# ---------------------------------------------------------------- listing and editing
+NO_PRACTICES = "You don't have a practice yet. /new sets one up."
+PRACTICES_HEADER = "Your practices:"
+PAUSED_MARK = " (paused)"
+EDIT = "Change"
+PAUSE = "Pause"
+RESUME = "Resume"
+REMOVE = "Remove"
+REMOVE_CONFIRM = "Remove this practice? What you reported stays in your history."
+REMOVE_YES = "Yes, remove it"
+REMOVE_NO = "No, keep it"
+REMOVED = "Removed. /new sets up another whenever you like."
+PAUSED = "Paused. No nudges for this one until you resume it."
+RESUMED = "Resumed. Next nudge {when}."
+CHANGED = "Changed. Here it is now:"
+NOTHING_CHANGED = "Okay, nothing changed."
+PRACTICE_GONE = "That practice isn't there anymore. /practices shows what you have."
+
+# ---------------------------------------------------------------- reporting
+WHICH_PRACTICE = "Which practice?"
+HOW_DID_IT_GO = "How did it go: {step}?"
+DID_IT = "Did it"
+PARTLY = "Partly"
+NOT_TODAY = "Not today"
+ACK_DID = "That's a real try, and it counts. Well done."
+ACK_PARTLY = "Partly is a success. Every try counts."
+REWARD_NOW = "Time for your reward: {reward}."
+ASK_REFLECTION = "One line, if you like: what made it easier?"
+REFLECTION_SAVED = "Thanks, noted."
+ACK_NOT_TODAY = "Thanks for telling me; that's useful, not a failure. What got in the way?"
+OBSTACLES = {
+    "forgot": "Forgot",
+    "too_big": "Too big or too long",
+    "no_time": "No time",
+    "pressure": "Felt pressure to do it perfectly",
+    "not_useful": "Didn't feel useful right now",
+    "other": "Something else",
+}
+ASK_OTHER_OBSTACLE = "What got in the way? A few words is plenty."
+YOUR_PLAN = "Your plan for this: {if_then}"
+OFFER_FOR = {
+    "forgot": "Let's make the moment easier to notice. What would help?",
+    "too_big": 'Let\'s make it smaller. How about: "{proposal}"?',
+    "no_time": "Would a shorter version or other days fit better?",
+    "pressure": (
+        "You can't fail at this: any try counts, even a rough one. "
+        'Want to lower the bar? How about: "{proposal}"?'
+    ),
+    "not_useful": "Thanks for saying so. What would you like to do with it?",
+    "other": "Thanks. Would any of these help?",
+}
+OPTION_LABELS = {
+    "anchor": "Tie it to another moment",
+    "time": "Change the time",
+    "smaller": "Make it smaller",
+    "own_smaller": "I'll write my own",
+    "days": "Other days",
+    "lower_bar": "Yes, lower the bar",
+    "keep": "Keep it as it is",
+    "pause": "Pause it for now",
+    "talk_over": "Talk it over with my clinician",
+    "use_proposal": "Use that",
+}
+ASK_OWN_SMALLER = "What smaller version would feel easy? Write it in your words."
+PROPOSE_SMALLER = 'How about: "{proposal}"? Use it, or write your own.'
+MARKED_TALK_OVER = "Marked to talk over with your clinician. It stays as it is until then."
+KEPT = "Okay, it stays as it is. Thanks for checking in."
+RETHINK_OFFER = (
+    "This one hasn't found its place this week yet, and that's useful to know. "
+    "Want to make it smaller or change when it happens?"
+)
+RETHINK_SMALLER = "Make it smaller"
+RETHINK_WHEN = "Change when"
+STEP_UP_OFFER = (
+    "That's {count} times in a row. If it feels right, want to try a slightly bigger "
+    "version? Only if you'd like to."
+)
+STEP_UP_YES = "Yes, a little bigger"
+ASK_STEP_UP = "What would the slightly bigger version be?"
+
+# ---------------------------------------------------------------- general
+HELP = (
+    "Here's what I can do:\n"
+    "/new – set up a small practice\n"
+    "/done – tell me how a practice went\n"
+    "/practices – see, change, pause or remove your practices\n"
+    "/timezone – change your timezone\n"
+    "/cancel – stop what we're doing\n"
+    "/help – this list\n\n"
+    "{crisis}"
+)
+COMMAND_MENU = (
+    ("new", "set up a small practice"),
+    ("done", "tell me how a practice went"),
+    ("practices", "see, change, pause or remove practices"),
+    ("timezone", "change your timezone"),
+    ("cancel", "stop what we're doing"),
+    ("help", "what I can do, and crisis resources"),
+)
+CANCELLED = "Okay, we've stopped there. Nothing was changed."
+NOTHING_TO_CANCEL = "There's nothing to stop right now. /help shows what I can do."
+FALLBACK = (
+    "I'm here. To tell me how a practice went, send /done; to set one up, /new. "
+    "/help lists everything."
+)
+NEED_TEXT = "I can only read typed words here for now. Could you type your answer?"
+TOO_LONG = (
+    "That's a bit long for this answer (up to {limit} characters). "
+    "Could you say it in a sentence or two?"
+)
+EMPTY_ANSWER = "I didn't catch any words there. Could you type your answer?"
+NUMBER_NEEDED = "A number from {low} to {high} is all I need here."
+STALE_BUTTON = "That button is from an earlier message. Here's where we are:"
+STALE_BUTTON_SHORT = "That button is from an earlier message."
+UNKNOWN_BUTTON = "I don't recognise that button. /help shows what I can do."
+RESUMING = "We were in the middle of something. Here's where we are:"
+SOMETHING_WENT_WRONG = (
+    "Something went wrong on my side. Nothing you told me before this was lost. "
+    "Could you try that again in a moment?"
+)
+
+# ---------------------------------------------------------------- formatting
+
+
+def clock(value: time | datetime) -> str:
+    return value.strftime("%H:%M")
+
+
+def describe_days(days: str) -> str:
+    names = days.split(",")
+    if len(names) == 7:
+        return "Every day"
+    if names == ["mon", "tue", "wed", "thu", "fri"]:
+        return "Weekdays"
+    if names == ["sat", "sun"]:
+        return "Weekends"
+    return ", ".join(DAY_NAMES[name] for name in names)
+
+
+def describe_when(days: str, cue_time: time) -> str:
+    """Return e.g. "weekdays around 07:30"."""
+    described = describe_days(days)
+    if described not in ("Every day", "Weekdays", "Weekends"):
+        described = f"on {described}"
+    return f"{described[0].lower()}{described[1:]} around {clock(cue_time)}"
+
+
+def practice_card(
+    *,
+    step: str,
+    anchor: str,
+    days: str,
+    cue_time: time,
+    if_then: str | None,
+    reward: str | None,
+) -> str:
+    """One line in the client's words, then the optional plan and reward."""
+    described = describe_days(days)
+    lines = [f"{described} around {clock(cue_time)}, {anchor}: {step}"]
+    if if_then:
+        lines.append(f"Plan: {if_then}")
+    if reward:
+        lines.append(f"Reward: {reward}")
+    return "\n".join(lines)

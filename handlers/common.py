@@ -1,0 +1,78 @@
+"""Small pieces every handler uses: replying with buttons and checking free-text answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.context import BetweenContext
+from bot.texts import en as t
+from scheduler.cues import local_now
+from storage import repo
+from storage.models import User, utcnow
+
+MAX_SHORT_ANSWER = 1000
+
+Button = tuple[str, Sequence[object]]
+
+
+@dataclass
+class Turn:
+    """One update from one client, with what handlers need to answer it."""
+
+    update: Update
+    context: BetweenContext
+
+    @property
+    def user_id(self) -> int:
+        assert self.update.effective_user is not None
+        return self.update.effective_user.id
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.context.session
+
+    async def user(self) -> User:
+        tg_user = self.update.effective_user
+        assert tg_user is not None
+        return await repo.ensure_user(self.session, tg_user.id, tg_user.first_name or "")
+
+    def keyboard(self, rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
+        """Build an inline keyboard whose callback data is signed for this client."""
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(label, callback_data=self.context.pack(*parts))
+                    for label, parts in row
+                ]
+                for row in rows
+            ]
+        )
+
+    async def say(self, text: str, rows: Sequence[Sequence[Button]] | None = None) -> Message:
+        chat = self.update.effective_chat
+        assert chat is not None
+        markup = self.keyboard(rows) if rows else None
+        return await self.context.bot.send_message(chat.id, text, reply_markup=markup)
+
+
+def short_answer(text: str) -> tuple[str | None, str | None]:
+    """Return (answer, None) for a usable short answer, or (None, a kind explanation)."""
+    cleaned = text.strip()
+    if not cleaned:
+        return None, t.EMPTY_ANSWER
+    if len(cleaned) > MAX_SHORT_ANSWER:
+        return None, t.TOO_LONG.format(limit=f"{MAX_SHORT_ANSWER:,}")
+    return cleaned, None
+
+
+def local_today(user: User) -> date:
+    return local_now(user.timezone or "UTC", utcnow()).date()
+
+
+def one_per_row(buttons: Sequence[Button]) -> list[list[Button]]:
+    return [[button] for button in buttons]

@@ -1,0 +1,107 @@
+"""The questions for each part of a practice, shared by designing and changing one."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from bot.parsing import EVERY_DAY, WEEKDAYS, WEEKDAYS_ONLY, normalise_days, parse_days, parse_time
+from bot.texts import en as t
+from handlers.common import Button, Turn, short_answer
+from storage import repo
+
+OPTIONAL = {"if_then", "reward"}
+CHOOSE_DAYS = "choose"
+
+
+def question(field: str) -> tuple[str, list[list[Button]]]:
+    """Return the question that asks for a field, with its buttons (`a:<field>:<value>`)."""
+    if field == "anchor":
+        rows = [[(label, ("a", "anchor", i))] for i, label in enumerate(t.ANCHOR_SUGGESTIONS)]
+        return t.ASK_ANCHOR, rows
+    if field == "days":
+        return t.ASK_DAYS, [
+            [(t.DAYS_EVERY, ("a", "days", "every")), (t.DAYS_WEEKDAYS, ("a", "days", "weekdays"))],
+            [(t.DAYS_CHOOSE, ("a", "days", CHOOSE_DAYS))],
+        ]
+    if field in OPTIONAL:
+        return {"if_then": t.ASK_IF_THEN, "reward": t.ASK_REWARD}[field], [
+            [(t.SKIP, ("a", field, "skip"))]
+        ]
+    return {"goal": t.ASK_GOAL, "step": t.ASK_STEP, "time": t.ASK_TIME}[field], []
+
+
+async def ask(turn: Turn, field: str) -> None:
+    text, rows = question(field)
+    await turn.say(text, rows)
+
+
+def from_text(field: str, text: str) -> tuple[Any, str | None]:
+    """Read a typed answer for a field: (value, None), or (None, what to say instead)."""
+    answer, problem = short_answer(text)
+    if answer is None:
+        return None, problem
+    if field == "days":
+        days = parse_days(answer)
+        return (days, None) if days else (None, t.DAYS_UNKNOWN)
+    if field == "time":
+        cue_time = parse_time(answer)
+        return (cue_time, None) if cue_time else (None, t.TIME_UNKNOWN)
+    return answer, None
+
+
+def from_button(field: str, value: str) -> Any:
+    """Read a pressed button for a field; CHOOSE_DAYS means "show the day picker"."""
+    if field == "anchor":
+        index = int(value) if value.isdigit() else -1
+        return (
+            t.ANCHOR_SUGGESTIONS[index].lower() if 0 <= index < len(t.ANCHOR_SUGGESTIONS) else None
+        )
+    if field == "days":
+        return {"every": EVERY_DAY, "weekdays": WEEKDAYS_ONLY, CHOOSE_DAYS: CHOOSE_DAYS}.get(value)
+    if field in OPTIONAL and value == "skip":
+        return ""
+    return None
+
+
+def day_picker(picked: list[str]) -> list[list[Button]]:
+    """Toggle buttons for each weekday, then Done."""
+    days = [
+        (("✓ " if day in picked else "") + t.DAY_NAMES[day], ("a", "days_pick", day))
+        for day in WEEKDAYS
+    ]
+    return [days[:4], days[4:], [(t.DAYS_DONE, ("a", "days_pick", "done"))]]
+
+
+def to_storage(field: str, value: Any) -> Any:
+    """Drafts keep times as "HH:MM" strings (JSON); columns want `time` and None for skipped."""
+    if field == "time":
+        return time.fromisoformat(value) if isinstance(value, str) else value
+    if field in OPTIONAL:
+        return value or None
+    return value
+
+
+def to_draft(field: str, value: Any) -> Any:
+    return value.strftime("%H:%M") if isinstance(value, time) else value
+
+
+async def toggle_day(turn: Turn, flow: str, data: dict[str, Any], value: str) -> str | None:
+    """Toggle a day in the picker in place; return the chosen days once they are settled."""
+    picked: list[str] = list(data.get("picked", []))
+    if value == "done":
+        if picked:
+            return normalise_days(picked)
+        await turn.say(t.DAYS_NONE_PICKED, day_picker(picked))
+        return None
+    if value not in t.DAY_NAMES:  # typed days while the picker is open are fine too
+        days, problem = from_text("days", value)
+        if problem:
+            await turn.say(problem)
+        return days
+    data["picked"] = [d for d in picked if d != value] if value in picked else [*picked, value]
+    await repo.set_conversation(turn.session, turn.user_id, flow, "days_pick", data)
+    query = turn.update.callback_query
+    if query and query.message:
+        await query.edit_message_reply_markup(turn.keyboard(day_picker(data["picked"])))
+    return None

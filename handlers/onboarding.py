@@ -1,0 +1,115 @@
+"""`/start` and `/timezone`: a warm welcome, consent on record, and the client's local time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.parsing import resolve_timezone
+from bot.texts import en as t
+from handlers.common import Turn, short_answer
+from scheduler.cues import local_now
+from storage import repo
+from storage.models import Conversation, PracticeStatus, utcnow
+
+FLOW = "onboarding"
+
+
+def crisis_text(turn: Turn) -> str:
+    return turn.context.services.settings.crisis_text or t.DEFAULT_CRISIS
+
+
+async def start(turn: Turn) -> None:
+    user = await turn.user()
+    if user.consent_version:
+        await turn.say(t.WELCOME_BACK.format(name=user.first_name or "there"))
+        return
+    await turn.say(t.WELCOME.format(name=user.first_name or "there"))
+    await turn.say(t.WHAT_I_DO)
+    await turn.say(t.NOT_A_CRISIS_SERVICE.format(crisis=crisis_text(turn)))
+    await repo.set_conversation(turn.session, turn.user_id, FLOW, "consent", {})
+    await turn.say(t.PRIVACY, _consent_rows())
+
+
+async def change_timezone(turn: Turn) -> None:
+    await repo.set_conversation(turn.session, turn.user_id, FLOW, "timezone", {})
+    await turn.say(t.ASK_TIMEZONE)
+
+
+async def prompt(turn: Turn, conversation: Conversation) -> None:
+    if conversation.step == "consent":
+        await turn.say(t.PRIVACY, _consent_rows())
+    elif conversation.step == "timezone_confirm":
+        await _confirm_zone(turn, conversation.data["zone"])
+    else:
+        await turn.say(t.ASK_TIMEZONE)
+
+
+async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:
+    step, data = conversation.step, dict(conversation.data)
+    if step == "consent":
+        await _on_consent(turn, value if pressed else "")
+    elif step == "timezone":
+        await _on_zone(turn, data, value)
+    elif step == "timezone_confirm":
+        if pressed and value == "yes":
+            await _save_zone(turn, data["zone"])
+        elif pressed:
+            await repo.set_conversation(turn.session, turn.user_id, FLOW, "timezone", data)
+            await turn.say(t.ASK_TIMEZONE)
+        else:
+            await _on_zone(turn, data, value)
+
+
+async def _on_consent(turn: Turn, value: str) -> None:
+    if value == "yes":
+        user = await turn.user()
+        user.consent_version, user.consent_at = t.CONSENT_VERSION, utcnow()
+        await repo.set_conversation(turn.session, turn.user_id, FLOW, "timezone", {})
+        await turn.say(t.ASK_TIMEZONE)
+    elif value == "no":
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(t.CONSENT_DECLINED)
+    else:
+        await turn.say(t.PRIVACY, _consent_rows())
+
+
+async def _on_zone(turn: Turn, data: dict[str, Any], value: str) -> None:
+    text, problem = short_answer(value)
+    zone = resolve_timezone(text) if text else None
+    if zone is None:
+        await turn.say(problem or t.TIMEZONE_UNKNOWN)
+        return
+    data["zone"] = zone
+    await repo.set_conversation(turn.session, turn.user_id, FLOW, "timezone_confirm", data)
+    await _confirm_zone(turn, zone)
+
+
+async def _confirm_zone(turn: Turn, zone: str) -> None:
+    local_time = t.clock(local_now(zone, utcnow()))
+    await turn.say(
+        t.TIMEZONE_CONFIRM.format(zone=zone, local_time=local_time),
+        [
+            [
+                (t.TIMEZONE_RIGHT, ("a", "timezone_confirm", "yes")),
+                (t.TIMEZONE_WRONG, ("a", "timezone_confirm", "no")),
+            ]
+        ],
+    )
+
+
+async def _save_zone(turn: Turn, zone: str) -> None:
+    """Store the zone and move every active cue to it at once."""
+    user = await turn.user()
+    first_time = user.timezone is None
+    user.timezone = zone
+    for practice in await repo.listed_practices(turn.session, turn.user_id):
+        if practice.status == PracticeStatus.ACTIVE:
+            repo.schedule(practice, zone)
+    await repo.clear_conversation(turn.session, turn.user_id)
+    await turn.say(t.TIMEZONE_SAVED.format(zone=zone))
+    if first_time:
+        await turn.say(t.READY_FOR_FIRST)
+
+
+def _consent_rows() -> list[list[tuple[str, tuple[str, ...]]]]:
+    return [[(t.CONSENT_YES, ("a", "consent", "yes")), (t.CONSENT_NO, ("a", "consent", "no"))]]

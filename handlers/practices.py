@@ -1,0 +1,150 @@
+"""`/practices`: see each practice, change any part of it, pause, resume or remove it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.texts import en as t
+from handlers import design, fields
+from handlers.common import Button, Turn
+from storage import repo
+from storage.models import Conversation, Practice, PracticeStatus
+
+FLOW = "change"
+
+
+def card(practice: Practice) -> str:
+    text = t.practice_card(
+        step=practice.step,
+        anchor=practice.anchor,
+        days=practice.days,
+        cue_time=practice.cue_time,
+        if_then=practice.if_then,
+        reward=practice.reward,
+    )
+    return text + (t.PAUSED_MARK if practice.status == PracticeStatus.PAUSED else "")
+
+
+def card_rows(practice: Practice) -> list[list[Button]]:
+    toggle = (
+        (t.RESUME, ("p", practice.id, "resume"))
+        if practice.status == PracticeStatus.PAUSED
+        else (t.PAUSE, ("p", practice.id, "pause"))
+    )
+    return [
+        [(t.EDIT, ("p", practice.id, "edit")), toggle, (t.REMOVE, ("p", practice.id, "remove"))]
+    ]
+
+
+async def list_practices(turn: Turn) -> None:
+    practices = await repo.listed_practices(turn.session, turn.user_id)
+    if not practices:
+        await turn.say(t.NO_PRACTICES)
+        return
+    await turn.say(t.PRACTICES_HEADER)
+    for practice in practices:
+        await turn.say(card(practice), card_rows(practice))
+
+
+async def on_button(turn: Turn, practice_id: str, action: str) -> None:
+    """Handle `p:<id>:<action>` from a practice card."""
+    practice = await repo.owned_practice(turn.session, turn.user_id, practice_id)
+    if practice is None:
+        await turn.say(t.PRACTICE_GONE)
+        return
+    user = await turn.user()
+    zone = user.timezone or "UTC"
+    if action == "edit":
+        await repo.set_conversation(
+            turn.session, turn.user_id, FLOW, "edit_field", {"practice_id": practice.id}
+        )
+        await turn.say(t.EDIT_WHICH, design.field_rows())
+    elif action == "pause":
+        repo.set_status(
+            turn.session, practice, PracticeStatus.PAUSED, reason="client", timezone=zone
+        )
+        await turn.say(t.PAUSED)
+    elif action == "resume":
+        repo.set_status(
+            turn.session, practice, PracticeStatus.ACTIVE, reason="client", timezone=zone
+        )
+        await turn.say(t.RESUMED.format(when=t.describe_when(practice.days, practice.cue_time)))
+    elif action == "remove":
+        await turn.say(
+            t.REMOVE_CONFIRM,
+            [
+                [
+                    (t.REMOVE_YES, ("p", practice.id, "remove_yes")),
+                    (t.REMOVE_NO, ("p", practice.id, "keep")),
+                ]
+            ],
+        )
+    elif action == "remove_yes":
+        repo.set_status(
+            turn.session, practice, PracticeStatus.REMOVED, reason="client", timezone=zone
+        )
+        await turn.say(t.REMOVED)
+    else:
+        await turn.say(t.NOTHING_CHANGED)
+
+
+async def start_change(turn: Turn, practice: Practice, field: str, reason: str) -> None:
+    """Ask for a new value of one field of an existing practice (from edits and adjustments)."""
+    await repo.set_conversation(
+        turn.session, turn.user_id, FLOW, field, {"practice_id": practice.id, "reason": reason}
+    )
+    await fields.ask(turn, field)
+
+
+async def prompt(turn: Turn, conversation: Conversation) -> None:
+    step = conversation.step
+    if step == "edit_field":
+        await turn.say(t.EDIT_WHICH, design.field_rows())
+    elif step == "days_pick":
+        await turn.say(t.DAYS_PICK, fields.day_picker(conversation.data.get("picked", [])))
+    else:
+        await fields.ask(turn, step)
+
+
+async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:
+    data: dict[str, Any] = dict(conversation.data)
+    practice = await repo.owned_practice(turn.session, turn.user_id, data.get("practice_id", 0))
+    if practice is None:
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(t.PRACTICE_GONE)
+        return
+    step = conversation.step
+    if step == "edit_field":
+        if value in repo.EDITABLE:
+            await start_change(turn, practice, value, data.get("reason", "edit"))
+        return
+    if step == "days_pick":
+        parsed = await fields.toggle_day(turn, FLOW, data, value)
+        if parsed is None:
+            return
+        step = "days"
+    elif pressed:
+        parsed = fields.from_button(step, value)
+        if parsed == fields.CHOOSE_DAYS:
+            data["picked"] = []
+            await repo.set_conversation(turn.session, turn.user_id, FLOW, "days_pick", data)
+            await turn.say(t.DAYS_PICK, fields.day_picker([]))
+            return
+        if parsed is None:
+            return
+    else:
+        parsed, problem = fields.from_text(step, value)
+        if problem:
+            await turn.say(problem)
+            return
+    user = await turn.user()
+    repo.change_practice(
+        turn.session,
+        practice,
+        step,
+        fields.to_storage(step, parsed),
+        reason=data.get("reason", "edit"),
+        timezone=user.timezone or "UTC",
+    )
+    await repo.clear_conversation(turn.session, turn.user_id)
+    await turn.say(f"{t.CHANGED}\n\n{card(practice)}")

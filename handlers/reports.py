@@ -1,0 +1,252 @@
+"""Reporting: did it / partly / not today, and the kind follow-up that adapts the practice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import coaching
+from bot.texts import en as t
+from handlers import practices
+from handlers.common import Button, Turn, local_today, one_per_row, short_answer
+from storage import repo
+from storage.models import Conversation, Obstacle, Outcome, Practice, PracticeStatus, Report
+
+FLOW = "report"
+LABEL_CHARS = 40
+
+
+def outcome_rows(practice_id: int) -> list[list[Button]]:
+    """The three report buttons, also shown under nudges."""
+    return [
+        [
+            (t.DID_IT, ("r", practice_id, Outcome.DID.value)),
+            (t.PARTLY, ("r", practice_id, Outcome.PARTLY.value)),
+            (t.NOT_TODAY, ("r", practice_id, Outcome.NOT_TODAY.value)),
+        ]
+    ]
+
+
+async def ask_which(turn: Turn) -> None:
+    """`/done`: ask about the only practice, or which one first."""
+    active = [
+        p
+        for p in await repo.listed_practices(turn.session, turn.user_id)
+        if p.status == PracticeStatus.ACTIVE
+    ]
+    if not active:
+        await turn.say(t.NO_PRACTICES)
+    elif len(active) == 1:
+        await ask_outcome(turn, active[0])
+    else:
+        rows = [[(_label(p.step), ("w", p.id))] for p in active]
+        await turn.say(t.WHICH_PRACTICE, rows)
+
+
+async def on_which(turn: Turn, practice_id: str) -> None:
+    practice = await repo.owned_practice(turn.session, turn.user_id, practice_id)
+    if practice is None:
+        await turn.say(t.PRACTICE_GONE)
+        return
+    await ask_outcome(turn, practice)
+
+
+async def ask_outcome(turn: Turn, practice: Practice) -> None:
+    await turn.say(t.HOW_DID_IT_GO.format(step=practice.step), outcome_rows(practice.id))
+
+
+async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
+    """Record a report from `r:<practice>:<outcome>` (under a nudge, or after /done)."""
+    practice = await repo.owned_practice(turn.session, turn.user_id, practice_id)
+    try:
+        outcome = Outcome(outcome_value)
+    except ValueError:
+        outcome = None
+    if practice is None or outcome is None:
+        await turn.say(t.PRACTICE_GONE)
+        return
+    user = await turn.user()
+    report = await repo.add_report(turn.session, practice, outcome, local_today(user))
+    data = {"practice_id": practice.id, "report_id": report.id}
+    if outcome == Outcome.NOT_TODAY:
+        text = t.ACK_NOT_TODAY
+        if practice.if_then:
+            text += "\n\n" + t.YOUR_PLAN.format(if_then=practice.if_then)
+        await repo.set_conversation(turn.session, turn.user_id, FLOW, "obstacle", data)
+        await turn.say(text, _obstacle_rows())
+        return
+    await turn.say(t.ACK_DID if outcome == Outcome.DID else t.ACK_PARTLY)
+    if practice.reward:
+        await turn.say(t.REWARD_NOW.format(reward=practice.reward))
+    await repo.set_conversation(turn.session, turn.user_id, FLOW, "reflection", data)
+    await turn.say(t.ASK_REFLECTION, [[(t.SKIP, ("a", "reflection", "skip"))]])
+
+
+async def prompt(turn: Turn, conversation: Conversation) -> None:
+    step, data = conversation.step, conversation.data
+    if step == "reflection":
+        await turn.say(t.ASK_REFLECTION, [[(t.SKIP, ("a", "reflection", "skip"))]])
+    elif step == "obstacle":
+        await turn.say(t.ACK_NOT_TODAY, _obstacle_rows())
+    elif step == "other":
+        await turn.say(t.ASK_OTHER_OBSTACLE)
+    elif step == "adjust":
+        await turn.say(data["offer"], _option_rows(data["options"]))
+    elif step == "step_up":
+        await turn.say(data["offer"], _step_up_rows())
+
+
+async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:
+    data: dict[str, Any] = dict(conversation.data)
+    practice = await repo.owned_practice(turn.session, turn.user_id, data["practice_id"])
+    report = await turn.session.get(Report, data["report_id"])
+    if practice is None or report is None:
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(t.PRACTICE_GONE)
+        return
+    step = conversation.step
+    if step == "reflection":
+        await _on_reflection(turn, practice, report, value, pressed)
+    elif step == "obstacle":
+        await _on_obstacle(turn, practice, report, data, value, pressed)
+    elif step == "other":
+        note, problem = short_answer(value)
+        if note is None:
+            await turn.say(problem or t.EMPTY_ANSWER)
+            return
+        report.obstacle_note = note
+        await _offer(turn, practice, data, Obstacle.OTHER)
+    elif step == "adjust":
+        await _on_option(turn, practice, data, value, pressed)
+    elif step == "step_up":
+        if value == "yes":
+            await practices.start_change(turn, practice, "step", "step_up")
+        else:
+            await _keep(turn)
+
+
+async def _on_reflection(
+    turn: Turn, practice: Practice, report: Report, value: str, pressed: bool
+) -> None:
+    if not pressed:
+        reflection, problem = short_answer(value)
+        if reflection is None:
+            await turn.say(problem or t.EMPTY_ANSWER)
+            return
+        report.reflection = reflection
+        await turn.say(t.REFLECTION_SAVED)
+    history = [
+        coaching.DayReport(r.local_date, r.outcome)
+        for r in await repo.reports_for(turn.session, practice.id)
+    ]
+    if report.outcome == Outcome.DID and coaching.ready_to_step_up(history):
+        offer = t.STEP_UP_OFFER.format(count=coaching.success_run(history))
+        data = {"practice_id": practice.id, "report_id": report.id, "offer": offer}
+        await repo.set_conversation(turn.session, turn.user_id, FLOW, "step_up", data)
+        await turn.say(offer, _step_up_rows())
+        return
+    await repo.clear_conversation(turn.session, turn.user_id)
+
+
+async def _on_obstacle(
+    turn: Turn,
+    practice: Practice,
+    report: Report,
+    data: dict[str, Any],
+    value: str,
+    pressed: bool,
+) -> None:
+    if not pressed:
+        # A typed answer is "something else", in the client's own words.
+        note, problem = short_answer(value)
+        if note is None:
+            await turn.say(problem or t.EMPTY_ANSWER)
+            return
+        report.obstacle, report.obstacle_note = Obstacle.OTHER, note
+        await _offer(turn, practice, data, Obstacle.OTHER)
+        return
+    try:
+        obstacle = Obstacle(value)
+    except ValueError:
+        return
+    report.obstacle = obstacle
+    if obstacle == Obstacle.OTHER:
+        await repo.set_conversation(turn.session, turn.user_id, FLOW, "other", data)
+        await turn.say(t.ASK_OTHER_OBSTACLE)
+        return
+    await _offer(turn, practice, data, obstacle)
+
+
+async def _offer(turn: Turn, practice: Practice, data: dict[str, Any], obstacle: Obstacle) -> None:
+    """Offer the adjustments that fit what got in the way (or a rethink after three skips)."""
+    user = await turn.user()
+    history = [
+        coaching.DayReport(r.local_date, r.outcome)
+        for r in await repo.reports_for(turn.session, practice.id)
+    ]
+    proposal = coaching.proposal_for(obstacle, practice.step)
+    if coaching.needs_rethink(history, local_today(user)):
+        options, offer = coaching.RETHINK_OPTIONS, t.RETHINK_OFFER
+    else:
+        options = coaching.ADJUSTMENTS[obstacle]
+        offer = t.OFFER_FOR[obstacle.value].format(proposal=proposal)
+    data.update(obstacle=obstacle.value, proposal=proposal, options=list(options), offer=offer)
+    await repo.set_conversation(turn.session, turn.user_id, FLOW, "adjust", data)
+    await turn.say(offer, _option_rows(options))
+
+
+async def _on_option(
+    turn: Turn, practice: Practice, data: dict[str, Any], value: str, pressed: bool
+) -> None:
+    reason = data["obstacle"]
+    if not pressed or value not in data["options"]:
+        await turn.say(data["offer"], _option_rows(data["options"]))
+        return
+    user = await turn.user()
+    zone = user.timezone or "UTC"
+    if value in ("anchor", "time", "days", "own_smaller"):
+        field = "step" if value == "own_smaller" else value
+        await practices.start_change(turn, practice, field, reason)
+    elif value == "smaller":
+        data["options"] = ["use_proposal", "own_smaller", "keep"]
+        data["offer"] = t.PROPOSE_SMALLER.format(proposal=data["proposal"])
+        await repo.set_conversation(turn.session, turn.user_id, FLOW, "adjust", data)
+        await turn.say(data["offer"], _option_rows(data["options"]))
+    elif value in ("use_proposal", "lower_bar"):
+        repo.change_practice(
+            turn.session, practice, "step", data["proposal"], reason=reason, timezone=zone
+        )
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(f"{t.CHANGED}\n\n{practices.card(practice)}")
+    elif value == "pause":
+        repo.set_status(
+            turn.session, practice, PracticeStatus.PAUSED, reason=reason, timezone=zone
+        )
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(t.PAUSED)
+    elif value == "talk_over":
+        practice.talk_over = True
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(t.MARKED_TALK_OVER)
+    else:
+        await _keep(turn)
+
+
+async def _keep(turn: Turn) -> None:
+    await repo.clear_conversation(turn.session, turn.user_id)
+    await turn.say(t.KEPT)
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+def _obstacle_rows() -> list[list[Button]]:
+    return one_per_row([(label, ("a", "obstacle", key)) for key, label in t.OBSTACLES.items()])
+
+
+def _option_rows(options: list[str] | tuple[str, ...]) -> list[list[Button]]:
+    return one_per_row([(t.OPTION_LABELS[o], ("a", "adjust", o)) for o in options])
+
+
+def _step_up_rows() -> list[list[Button]]:
+    return [[(t.STEP_UP_YES, ("a", "step_up", "yes")), (t.KEEP_AS_IS, ("a", "step_up", "keep"))]]

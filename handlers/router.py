@@ -1,0 +1,166 @@
+"""Commands, and routing of free text and buttons to the flow the client is in."""
+
+from __future__ import annotations
+
+import logging
+from types import ModuleType
+
+from telegram import Update
+
+from bot.context import BetweenContext, current_unit
+from bot.texts import en as t
+from handlers import design, onboarding, practices, reports
+from handlers.common import Turn
+from storage import repo
+
+logger = logging.getLogger(__name__)
+
+# Each flow module has FLOW, prompt(turn, conversation) and answer(turn, conversation, ...).
+FLOWS: dict[str, ModuleType] = {
+    module.FLOW: module for module in (onboarding, design, practices, reports)
+}
+
+
+async def _ready(turn: Turn) -> bool:
+    """Consent and a timezone come before anything is stored about practices."""
+    user = await turn.user()
+    if not user.consent_version:
+        await turn.say(t.CONSENT_NEEDED)
+        return False
+    if not user.timezone:
+        await onboarding.change_timezone(turn)
+        return False
+    return True
+
+
+async def start(update: Update, context: BetweenContext) -> None:
+    """Welcome a new client, or greet a returning one and show where they are."""
+    turn = Turn(update, context)
+    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    if conversation and conversation.flow != onboarding.FLOW:
+        await turn.say(t.RESUMING)
+        await FLOWS[conversation.flow].prompt(turn, conversation)
+        return
+    await onboarding.start(turn)
+
+
+async def new_practice(update: Update, context: BetweenContext) -> None:
+    """Co-design a new practice."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await design.start(turn)
+
+
+async def done(update: Update, context: BetweenContext) -> None:
+    """Report how a practice went."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await reports.ask_which(turn)
+
+
+async def list_practices(update: Update, context: BetweenContext) -> None:
+    """Show practices with buttons to change, pause, resume or remove them."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await practices.list_practices(turn)
+
+
+async def timezone(update: Update, context: BetweenContext) -> None:
+    """Change the timezone nudges follow."""
+    turn = Turn(update, context)
+    user = await turn.user()
+    if not user.consent_version:
+        await turn.say(t.CONSENT_NEEDED)
+        return
+    await onboarding.change_timezone(turn)
+
+
+async def cancel(update: Update, context: BetweenContext) -> None:
+    """Leave any flow cleanly."""
+    turn = Turn(update, context)
+    stopped = await repo.clear_conversation(turn.session, turn.user_id)
+    await turn.say(t.CANCELLED if stopped else t.NOTHING_TO_CANCEL)
+
+
+async def help_command(update: Update, context: BetweenContext) -> None:
+    """List the commands in plain words, with crisis resources."""
+    turn = Turn(update, context)
+    await turn.say(t.HELP.format(crisis=onboarding.crisis_text(turn)))
+
+
+async def text(update: Update, context: BetweenContext) -> None:
+    """Route free text to the current flow's step, or point the way outside a flow."""
+    turn = Turn(update, context)
+    assert update.effective_message is not None
+    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    if conversation is None:
+        await turn.say(t.FALLBACK)
+        return
+    flow = FLOWS[conversation.flow]
+    await flow.answer(turn, conversation, update.effective_message.text or "", False)
+
+
+async def other_message(update: Update, context: BetweenContext) -> None:
+    """Answer a sticker, photo or anything else we cannot read yet."""
+    turn = Turn(update, context)
+    message = update.effective_message
+    is_command = bool(message and message.text and message.text.startswith("/"))
+    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    await turn.say(t.NEED_TEXT if conversation and not is_command else t.FALLBACK)
+
+
+async def button(update: Update, context: BetweenContext) -> None:
+    """Check a button's signature and freshness, then hand it to its flow."""
+    query = update.callback_query
+    assert query is not None
+    turn = Turn(update, context)
+    parts = context.services.signer.unpack(turn.user_id, query.data)
+    if parts is None:
+        logger.warning("refused a callback with a bad signature from user %s", turn.user_id)
+        await query.answer(t.UNKNOWN_BUTTON, show_alert=True)
+        return
+    kind, args = parts[0], parts[1:]
+    if kind == "a" and len(args) == 2:
+        await query.answer()
+        await _answer_button(turn, *args)
+    elif kind == "r" and len(args) == 2:
+        await query.answer()
+        await reports.on_outcome(turn, *args)
+    elif kind == "w" and len(args) == 1:
+        await query.answer()
+        await reports.on_which(turn, *args)
+    elif kind == "p" and len(args) == 2:
+        await query.answer()
+        await practices.on_button(turn, *args)
+    else:
+        logger.warning("refused an unknown callback kind from user %s", turn.user_id)
+        await query.answer(t.UNKNOWN_BUTTON, show_alert=True)
+
+
+async def _answer_button(turn: Turn, step: str, value: str) -> None:
+    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    if conversation is None or conversation.step != step:
+        if conversation is None:
+            await turn.say(t.STALE_BUTTON_SHORT + " " + t.FALLBACK)
+        else:
+            await turn.say(t.STALE_BUTTON)
+            await FLOWS[conversation.flow].prompt(turn, conversation)
+        return
+    await FLOWS[conversation.flow].answer(turn, conversation, value, True)
+
+
+async def error(update: object, context: BetweenContext) -> None:
+    """Undo the failed update's changes, log without content, and apologise kindly."""
+    logger.error(
+        "update handling failed: %s", type(context.error).__name__, exc_info=context.error
+    )
+    unit = current_unit.get(None)
+    if unit is not None:
+        unit.failed = True
+        await unit.session.rollback()
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            await context.bot.send_message(update.effective_chat.id, t.SOMETHING_WENT_WRONG)
+        except Exception:  # the apology itself may fail (e.g. Telegram is down): log only
+            logger.warning("could not send the apology to chat %s", update.effective_chat.id)

@@ -1,0 +1,1 @@
+"""Scheduling: when each cue fires next, and the job that sends what is due."""

@@ -1,0 +1,189 @@
+"""Typed SQLAlchemy models: the single source of truth for everything Between knows."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store aware datetimes as UTC and always read them back aware (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Outcome(enum.StrEnum):
+    DID = "did"
+    PARTLY = "partly"
+    NOT_TODAY = "not_today"
+
+
+class Obstacle(enum.StrEnum):
+    FORGOT = "forgot"
+    TOO_BIG = "too_big"
+    NO_TIME = "no_time"
+    PRESSURE = "pressure"
+    NOT_USEFUL = "not_useful"
+    OTHER = "other"
+
+
+class PracticeStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    REMOVED = "removed"
+
+
+class InboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class User(Base):
+    """A Telegram user who has talked to the bot."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    practices: Mapped[list[Practice]] = relationship(
+        back_populates="user", order_by="Practice.id", cascade="all, delete-orphan"
+    )
+
+
+class Practice(Base):
+    """A small practice tied to a cue, in the client's own words."""
+
+    __tablename__ = "practices"
+    __table_args__ = (Index("ix_practices_due", "status", "next_fire_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    goal: Mapped[str] = mapped_column(Text)
+    step: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    anchor: Mapped[str] = mapped_column(Text)
+    days: Mapped[str] = mapped_column(String(64), default="*")
+    cue_time: Mapped[time] = mapped_column(Time)
+    if_then: Mapped[str | None] = mapped_column(Text)
+    reward: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[PracticeStatus] = mapped_column(
+        _enum(PracticeStatus), default=PracticeStatus.ACTIVE
+    )
+    talk_over: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_fire_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="practices")
+
+
+class Report(Base):
+    """How a practice went on one day: every try counts, a skip is data."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[int] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
+    obstacle: Mapped[Obstacle | None] = mapped_column(_enum(Obstacle))
+    obstacle_note: Mapped[str | None] = mapped_column(Text)
+    reflection: Mapped[str | None] = mapped_column(Text)
+    local_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Adjustment(Base):
+    """A change the client chose to a practice, kept so the clinician can see what changed."""
+
+    __tablename__ = "adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[int] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    """Where a client is in a flow, so a restart resumes instead of forgetting."""
+
+    __tablename__ = "conversations"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InboxUpdate(Base):
+    """An update stored before Telegram is told it arrived (durable ingest)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_status", "status", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[InboxStatus] = mapped_column(_enum(InboxStatus), default=InboxStatus.PENDING)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Transcription: voice notes to text with faster-whisper (see issue 4)."""
