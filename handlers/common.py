@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 
 from bot.context import BetweenContext
 from bot.texts import en as t
 from scheduler.cues import local_now
 from storage import repo
 from storage.models import User, utcnow
+
+logger = logging.getLogger(__name__)
 
 MAX_SHORT_ANSWER = 1000
 
@@ -52,6 +56,15 @@ class Turn:
                 for row in rows
             ]
         )
+
+    async def acknowledge(self, text: str | None = None) -> None:
+        """Answer the button press; a replayed press is too old to answer, and that is fine."""
+        query = self.update.callback_query
+        assert query is not None
+        try:
+            await query.answer(text, show_alert=bool(text))
+        except BadRequest:
+            logger.info("callback query %s could not be answered (too old)", query.id)
 
     async def say(self, text: str, rows: Sequence[Sequence[Button]] | None = None) -> Message:
         chat = self.update.effective_chat

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 
 from telegram import Update
@@ -118,24 +119,15 @@ async def button(update: Update, context: BetweenContext) -> None:
     parts = context.services.signer.unpack(turn.user_id, query.data)
     if parts is None:
         logger.warning("refused a callback with a bad signature from user %s", turn.user_id)
-        await query.answer(t.UNKNOWN_BUTTON, show_alert=True)
+        await turn.acknowledge(t.UNKNOWN_BUTTON)
         return
-    kind, args = parts[0], parts[1:]
-    if kind == "a" and len(args) == 2:
-        await query.answer()
-        await _answer_button(turn, *args)
-    elif kind == "r" and len(args) == 2:
-        await query.answer()
-        await reports.on_outcome(turn, *args)
-    elif kind == "w" and len(args) == 1:
-        await query.answer()
-        await reports.on_which(turn, *args)
-    elif kind == "p" and len(args) == 2:
-        await query.answer()
-        await practices.on_button(turn, *args)
-    else:
+    route = BUTTON_ROUTES.get((parts[0], len(parts) - 1))
+    if route is None:
         logger.warning("refused an unknown callback kind from user %s", turn.user_id)
-        await query.answer(t.UNKNOWN_BUTTON, show_alert=True)
+        await turn.acknowledge(t.UNKNOWN_BUTTON)
+        return
+    await turn.acknowledge()
+    await route(turn, *parts[1:])
 
 
 async def _answer_button(turn: Turn, step: str, value: str) -> None:
@@ -148,6 +140,16 @@ async def _answer_button(turn: Turn, step: str, value: str) -> None:
             await FLOWS[conversation.flow].prompt(turn, conversation)
         return
     await FLOWS[conversation.flow].answer(turn, conversation, value, True)
+
+
+# Button kinds and how many arguments each carries: a = answer to the current step,
+# r = report an outcome, w = which practice to report on, p = practice card action.
+BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
+    ("a", 2): _answer_button,
+    ("r", 2): reports.on_outcome,
+    ("w", 1): reports.on_which,
+    ("p", 2): practices.on_button,
+}
 
 
 async def error(update: object, context: BetweenContext) -> None:

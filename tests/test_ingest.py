@@ -1,0 +1,167 @@
+"""Durable ingest: stored before confirmed, handled once, replayed after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+from telegram import Bot
+
+from bot.config import Settings
+from bot.ingest import store_updates
+from storage.db import Database, migrate
+from storage.models import InboxStatus, InboxUpdate, Practice, Report
+from tests.conftest import Harness
+from tests.fake_telegram import FakeTelegram
+from tests.test_practice_flows import saved_practice
+
+SAM = 3001
+
+
+async def count(db: Database, model: type) -> int:
+    async with db.session() as session:
+        return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def test_duplicate_delivery_is_stored_once_and_not_handled_again(
+    fake: FakeTelegram, settings: Settings
+) -> None:
+    await asyncio.to_thread(migrate, settings.resolved_database_url)
+    db = Database(settings.resolved_database_url)
+    payload = fake.send_text(SAM, "hello")
+    async with Bot(fake.token, base_url=fake.api_url) as bot:
+        first = await store_updates(db, [payload], bot)
+        again = await store_updates(db, [payload], bot)
+    assert [u.update_id for u in first] == [payload["update_id"]]
+    assert again == []
+    assert await count(db, InboxUpdate) == 1
+    await db.dispose()
+
+
+async def test_updates_stored_before_a_crash_are_handled_at_start(
+    fake: FakeTelegram, settings: Settings
+) -> None:
+    """Updates stored but not handled (the process died) are replayed once, in order."""
+    await asyncio.to_thread(migrate, settings.resolved_database_url)
+    harness = Harness(fake, settings)
+    await harness.start()
+    await saved_practice(harness, SAM)
+    await harness.send(SAM, "/done")
+    await harness.stop()
+
+    message_id = fake.last(SAM)["message_id"]
+    did_it = dict(fake.buttons(fake.last(SAM)))["Did it"]
+    presses = [fake.press(SAM, message_id, did_it) for _ in range(3)]
+    async with Bot(fake.token, base_url=fake.api_url) as bot:
+        await store_updates(harness.db, presses, bot)
+        # Confirmed, so Telegram forgets them: only our inbox has them now.
+        await bot.get_updates(offset=presses[-1]["update_id"] + 1, timeout=0)
+    assert fake.pending_updates() == []
+
+    await harness.start()
+    for press in presses:
+        assert await harness.handled(press["update_id"]) == InboxStatus.DONE
+    assert await count(harness.db, Report) == 3
+    await harness.stop()
+    await harness.db.dispose()
+
+
+async def test_unreadable_update_is_set_aside_and_the_rest_handled(harness: Harness) -> None:
+    broken = harness.fake.push_update(
+        {"message": harness.fake.make_message(SAM, sticker={"file_id": "no-fields"})}
+    )
+    after = harness.fake.send_text(SAM, "/help")
+
+    assert await harness.handled(after["update_id"]) == InboxStatus.DONE
+    assert await harness.handled(broken["update_id"]) == InboxStatus.FAILED
+
+
+class BotProcess:
+    """`between run` as a real process, so it can be killed with SIGKILL."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token or "",
+            "TELEGRAM_API_URL": settings.telegram_api_url,
+            "TELEGRAM_FILE_URL": settings.telegram_file_url,
+            "DATABASE_URL": settings.resolved_database_url,
+            "BETWEEN_DATA_DIR": str(settings.data_dir),
+            "BETWEEN_POLL_TIMEOUT": "1",
+        }
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"], env=self.env, stdout=log, stderr=log
+            )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(30)
+
+
+async def test_kill_9_with_updates_in_flight_loses_nothing_and_doubles_nothing(
+    fake: FakeTelegram, settings: Settings, tmp_path: Path
+) -> None:
+    await asyncio.to_thread(migrate, settings.resolved_database_url)
+    harness = Harness(fake, settings)
+    await harness.start()
+    clients = [SAM + i for i in range(4)]
+    for client in clients:
+        await saved_practice(harness, client)
+        await harness.send(client, "/done")
+    await harness.stop()
+
+    process = BotProcess(settings, tmp_path / "bot.log")
+    process.start()
+    presses = []
+    for round_ in range(6):
+        for client in clients:
+            message_id = fake.last(client)["message_id"]
+            data = dict(fake.buttons(fake.last(client)))["Did it"] if round_ == 0 else None
+            presses.append(fake.press(client, message_id, data or _did_it(fake, client)))
+    # Kill as soon as the bot has started working through the burst.
+    await fake.wait_until(lambda: fake.confirmed_offset > presses[0]["update_id"], timeout=30)
+    process.kill()
+
+    process.start()
+    try:
+        for press in presses:
+            assert await harness.handled(press["update_id"], timeout=30) == InboxStatus.DONE
+    finally:
+        process.stop()
+
+    async with harness.db.session() as session:
+        per_practice = Counter(
+            (
+                await session.scalars(
+                    select(Practice.user_id).join(Report, Report.practice_id == Practice.id)
+                )
+            ).all()
+        )
+    assert per_practice == Counter({client: 6 for client in clients})
+    await harness.db.dispose()
+
+
+def _did_it(fake: FakeTelegram, client: int) -> str:
+    """The "Did it" callback data of the latest report buttons sent to the client."""
+    for message in reversed(fake.sent(client)):
+        buttons = dict(fake.buttons(message))
+        if "Did it" in buttons:
+            return buttons["Did it"]
+    raise AssertionError("no report buttons")

@@ -1,0 +1,84 @@
+"""What clients type: times, days, timezones and ratings."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from bot.parsing import parse_days, parse_rating, parse_time, resolve_timezone
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7:30", time(7, 30)),
+        ("7.30am", time(7, 30)),
+        ("7.30 a.m.", time(7, 30)),
+        ("19:30", time(19, 30)),
+        ("7pm", time(19, 0)),
+        ("12am", time(0, 0)),
+        ("12 pm", time(12, 0)),
+        ("around 6:45", time(6, 45)),
+        ("0730", time(7, 30)),
+        ("21h15", time(21, 15)),
+        ("noon", time(12, 0)),
+        ("7", time(7, 0)),
+    ],
+)
+def test_times_are_read_in_the_ways_people_write_them(text: str, expected: time) -> None:
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "25:00", "7:75", "13pm", "half past one", "soon", "7:3"])
+def test_things_that_are_not_times_are_refused(text: str) -> None:
+    assert parse_time(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("every day", "mon,tue,wed,thu,fri,sat,sun"),
+        ("Daily", "mon,tue,wed,thu,fri,sat,sun"),
+        ("weekdays", "mon,tue,wed,thu,fri"),
+        ("weekends", "sat,sun"),
+        ("Mon, Wed and Fri", "mon,wed,fri"),
+        ("tues thurs", "tue,thu"),
+        ("sunday monday", "mon,sun"),
+    ],
+)
+def test_days_are_read_from_words(text: str, expected: str) -> None:
+    assert parse_days(text) == expected
+
+
+def test_text_without_days_is_not_read_as_days() -> None:
+    assert parse_days("whenever I can") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("London", "Europe/London"),
+        ("new york", "America/New_York"),
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("  sydney ", "Australia/Sydney"),
+        ("I'm in Los Angeles", "America/Los_Angeles"),
+        ("UK", "Europe/London"),
+        ("sao paulo", "America/Sao_Paulo"),
+    ],
+)
+def test_timezones_resolve_from_cities_and_iana_names(text: str, expected: str) -> None:
+    assert resolve_timezone(text) == expected
+
+
+@pytest.mark.parametrize("text", ["Atlantis", "", "my house", "Europe/Nowhere"])
+def test_unknown_places_do_not_resolve(text: str) -> None:
+    assert resolve_timezone(text) is None
+
+
+def test_ratings_are_read_within_their_range() -> None:
+    assert parse_rating("7", 0, 10) == 7
+    assert parse_rating("maybe 6/10", 0, 10) == 6
+    assert parse_rating("11", 0, 10) is None
+    assert parse_rating("no idea", 0, 10) is None
