@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.callbacks import CallbackSigner
@@ -14,6 +17,7 @@ from bot.context import SERVICES_KEY, BetweenContext, Services
 from bot.ingest import DurableProcessor, Poller, replay_unfinished
 from bot.keys import load_or_create_key
 from handlers import publish_commands, register
+from scheduler.dispatcher import Dispatcher
 from storage.db import Database, migrate
 
 logger = logging.getLogger(__name__)
@@ -32,13 +36,38 @@ def build_application(settings: Settings, db: Database) -> BetweenApplication:
         .base_file_url(settings.telegram_file_url)
         .updater(None)
         .concurrent_updates(DurableProcessor(db))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            # Smoothly 29 a second (a bucket of one), so no second ever holds more than
+            # Telegram's ~30, even at the start of a burst.
+            AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 29, max_retries=3)
+        )
         .context_types(ContextTypes(context=BetweenContext))
         .build()
     )
     application.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, signer=signer)
     register(application)
     return application
+
+
+def start_dispatching(
+    settings: Settings, db: Database, application: BetweenApplication
+) -> tuple[AsyncIOScheduler, Dispatcher]:
+    """One APScheduler interval job sends what is due; the database holds all the state."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    dispatcher = Dispatcher(
+        db, application.bot, services.signer, grace=timedelta(minutes=settings.grace_minutes)
+    )
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        dispatcher.tick,
+        IntervalTrigger(seconds=settings.dispatch_interval),
+        id="dispatch-due",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    return scheduler, dispatcher
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
@@ -53,8 +82,12 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await application.start()
             await replay_unfinished(db, application)
             poller = asyncio.create_task(Poller(application, db, settings.poll_timeout).run())
+            scheduler, dispatcher = start_dispatching(settings, db, application)
             logger.info("Between is running")
             await stop.wait()
+            scheduler.pause()
+            await dispatcher.stop()
+            scheduler.shutdown(wait=False)
             poller.cancel()
             await asyncio.gather(poller, return_exceptions=True)
             await application.stop()

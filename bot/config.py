@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import time
 from pathlib import Path
 
 from pydantic import Field
@@ -27,7 +26,6 @@ class Settings(BaseSettings):
     poll_timeout: int = Field(default=30, validation_alias="BETWEEN_POLL_TIMEOUT")
     dispatch_interval: float = Field(default=20.0, validation_alias="BETWEEN_DISPATCH_INTERVAL")
     grace_minutes: int = Field(default=120, validation_alias="BETWEEN_GRACE_MINUTES")
-    default_checkin: time = Field(default=time(20, 0), validation_alias="BETWEEN_CHECKIN_TIME")
 
     @property
     def resolved_database_url(self) -> str:

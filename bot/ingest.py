@@ -20,8 +20,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
 from telegram.error import RetryAfter, TelegramError
@@ -29,7 +27,7 @@ from telegram.ext import Application, BaseUpdateProcessor
 from telegram.warnings import PTBUserWarning
 
 from bot.context import UnitOfWork, current_unit
-from storage.db import Database
+from storage.db import Database, insert_ignoring_duplicates
 from storage.models import InboxStatus, InboxUpdate, utcnow
 
 logger = logging.getLogger(__name__)
@@ -78,12 +76,9 @@ async def store_updates(
         }
         for p in payloads
     ]
-    insert = sqlite_insert if db.is_sqlite else pg_insert
-    statement = (
-        insert(InboxUpdate)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(InboxUpdate.update_id)
+    dialect = "sqlite" if db.is_sqlite else "postgresql"
+    statement = insert_ignoring_duplicates(dialect, InboxUpdate, rows, "update_id").returning(
+        InboxUpdate.update_id
     )
     async with db.session() as session:
         fresh = set((await session.scalars(statement)).all())

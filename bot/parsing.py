@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from contextlib import suppress
+from datetime import date, time
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -127,6 +128,32 @@ def resolve_timezone(text: str) -> str | None:
         return None
     index = _timezone_index()
     return index.get(cleaned) or index.get(cleaned.replace(" ", "_"))
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def parse_until(text: str, today: date) -> date | None:
+    """Read "until 12 Dec", "Dec 12", "12/12" or "2026-12-12" as the next such date."""
+    cleaned = text.strip().lower()
+    with suppress(ValueError):
+        return date.fromisoformat(cleaned.split()[-1]) if cleaned else None
+    months = "|".join(_MONTHS)
+    match = (
+        re.search(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<month>{months})", cleaned)
+        or re.search(rf"\b(?P<month>{months})[a-z]*\.?\s+(?P<day>\d{{1,2}})\b", cleaned)
+        or re.search(r"\b(?P<day>\d{1,2})[/.](?P<month>\d{1,2})\b", cleaned)
+    )
+    if not match:
+        return None
+    month_text = match["month"]
+    month = int(month_text) if month_text.isdigit() else _MONTHS.index(month_text[:3]) + 1
+    for year in (today.year, today.year + 1):
+        with suppress(ValueError):
+            candidate = date(year, month, int(match["day"]))
+            if candidate >= today:
+                return candidate
+    return None
 
 
 def parse_rating(text: str, low: int, high: int) -> int | None:

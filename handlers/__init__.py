@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -21,6 +22,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register every handler, in the order Telegram updates are matched against them."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
+    # 0. Every update: a client who blocked the bot and writes again is active again.
+    application.add_handler(TypeHandler(Update, router.seen), group=-1)
+
     # 1. Commands: they work from anywhere, including the middle of a flow.
     for name, callback in (
         ("start", router.start),
@@ -28,6 +32,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("done", router.done),
         ("practices", router.list_practices),
         ("timezone", router.timezone),
+        ("pause", router.pause),
+        ("resume", router.resume),
+        ("quiet", router.quiet),
+        ("checkin", router.checkin),
         ("cancel", router.cancel),
         ("help", router.help_command),
     ):

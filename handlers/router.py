@@ -6,13 +6,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 
+from sqlalchemy import update as sql_update
 from telegram import Update
 
 from bot.context import BetweenContext, current_unit
 from bot.texts import en as t
-from handlers import design, onboarding, practices, reports
+from handlers import design, nudges, onboarding, practices, reports
 from handlers.common import Turn
 from storage import repo
+from storage.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +22,16 @@ logger = logging.getLogger(__name__)
 FLOWS: dict[str, ModuleType] = {
     module.FLOW: module for module in (onboarding, design, practices, reports)
 }
+
+
+async def seen(update: Update, context: BetweenContext) -> None:
+    """Any update from a client who had blocked the bot means they are back: nudge again."""
+    if update.effective_user:
+        await context.session.execute(
+            sql_update(User)
+            .where(User.id == update.effective_user.id, User.active.is_(False))
+            .values(active=True)
+        )
 
 
 async def _ready(turn: Turn) -> bool:
@@ -75,6 +87,34 @@ async def timezone(update: Update, context: BetweenContext) -> None:
         await turn.say(t.CONSENT_NEEDED)
         return
     await onboarding.change_timezone(turn)
+
+
+async def pause(update: Update, context: BetweenContext) -> None:
+    """Pause all nudges, optionally until a date."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await nudges.pause_all(turn, context.args or [])
+
+
+async def resume(update: Update, context: BetweenContext) -> None:
+    """Turn nudges back on."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await nudges.resume_all(turn)
+
+
+async def quiet(update: Update, context: BetweenContext) -> None:
+    """Show or change quiet hours."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await nudges.quiet_hours(turn, context.args or [])
+
+
+async def checkin(update: Update, context: BetweenContext) -> None:
+    """Show or change the check-in time."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await nudges.checkin_time(turn, context.args or [])
 
 
 async def cancel(update: Update, context: BetweenContext) -> None:
@@ -143,12 +183,16 @@ async def _answer_button(turn: Turn, step: str, value: str) -> None:
 
 
 # Button kinds and how many arguments each carries: a = answer to the current step,
-# r = report an outcome, w = which practice to report on, p = practice card action.
+# r = report an outcome, w = which practice to report on, p = practice card action,
+# l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode.
 BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("a", 2): _answer_button,
     ("r", 2): reports.on_outcome,
     ("w", 1): reports.on_which,
     ("p", 2): practices.on_button,
+    ("l", 1): nudges.later,
+    ("z", 2): nudges.snooze,
+    ("q", 1): nudges.quiet_mode,
 }
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -54,6 +56,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def insert_ignoring_duplicates(
+    dialect: str, model: type, rows: list[dict[str, Any]], key: str
+) -> Any:
+    """An INSERT that skips rows whose `key` already exists (SQLite and PostgreSQL)."""
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    return insert(model).values(rows).on_conflict_do_nothing(index_elements=[key])
 
 
 def _ensure_sqlite_folder(url: str) -> None:

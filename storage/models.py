@@ -73,6 +73,25 @@ class PracticeStatus(enum.StrEnum):
     REMOVED = "removed"
 
 
+class DeliveryKind(enum.StrEnum):
+    NUDGE = "nudge"
+    CHECKIN = "checkin"
+    SNOOZE = "snooze"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"  # reported already, paused, inactive, or inside quiet hours
+    EXPIRED = "expired"  # due longer ago than the grace window when we got to it: not sent
+    BLOCKED = "blocked"  # the client blocked the bot
+
+
+class QuietMode(enum.StrEnum):
+    DEFER = "defer"
+    SKIP = "skip"
+
+
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"
@@ -94,6 +113,12 @@ class User(Base):
     consent_version: Mapped[str | None] = mapped_column(String(32))
     consent_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    checkin_time: Mapped[time] = mapped_column(Time, default=time(20, 0))
+    quiet_start: Mapped[time] = mapped_column(Time, default=time(22, 0))
+    quiet_end: Mapped[time] = mapped_column(Time, default=time(7, 0))
+    quiet_mode: Mapped[QuietMode] = mapped_column(_enum(QuietMode), default=QuietMode.DEFER)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     practices: Mapped[list[Practice]] = relationship(
@@ -159,6 +184,30 @@ class Adjustment(Base):
     after: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """A nudge, check-in or snooze return: planned once (unique key), sent at most once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(96), unique=True)
+    kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind))
+    practice_id: Mapped[int] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    cue_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    local_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus), default=DeliveryStatus.PENDING
+    )
+    note: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Conversation(Base):

@@ -74,6 +74,7 @@ def settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         BETWEEN_DATA_DIR=tmp_path / "data",
         BETWEEN_POLL_TIMEOUT=1,
+        BETWEEN_DISPATCH_INTERVAL=0.2,
         _env_file=None,
     )
 

@@ -80,6 +80,7 @@ async def test_send_validation_like_telegram(tg: FakeTelegram, bot: Bot) -> None
         await bot.edit_message_text("<b>ok</b>", USER, sent.message_id)
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # retry_after type
 async def test_injected_faults_and_blocking(tg: FakeTelegram, bot: Bot) -> None:
     tg.send_text(USER, "/start")
     tg.fail_next("sendMessage", 429, retry_after=1)

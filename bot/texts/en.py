@@ -201,6 +201,34 @@ STEP_UP_OFFER = (
 STEP_UP_YES = "Yes, a little bigger"
 ASK_STEP_UP = "What would the slightly bigger version be?"
 
+# ---------------------------------------------------------------- nudges
+CHECKIN = "How did today's practice go? {step}"
+LATER = "Later"
+SNOOZE_WHEN = "Sure. When should I come back to it?"
+SNOOZE_OPTIONS = {"30": "In 30 minutes", "120": "In 2 hours", "evening": "This evening"}
+SNOOZED = "Okay, I'll come back to it around {time}."
+SNOOZED_ALREADY = "I'm already coming back to this one around {time}."
+PAUSED_ALL = "All practices are paused. No nudges until you send /resume."
+PAUSED_ALL_UNTIL = "All practices are paused until {day}. Enjoy the break."
+PAUSE_DATE_UNKNOWN = 'I couldn\'t read that date. Try "/pause until 12 Dec", or just /pause.'
+RESUMED_ALL = "Welcome back. Nudges are on again."
+NOT_PAUSED = "Nothing is paused right now."
+QUIET_NOW = (
+    "Quiet hours: {start}–{end}. Nothing is sent inside them; a nudge due then is {mode}.\n"
+    "To change them, send e.g. /quiet 22:00-07:00."
+)
+QUIET_MODE_DEFER = "moved to their end"
+QUIET_MODE_SKIP = "skipped"
+QUIET_MOVE = "Move nudges to the end"
+QUIET_SKIP = "Skip those nudges"
+QUIET_UNKNOWN = "I couldn't read those hours. Try /quiet 22:00-07:00."
+QUIET_SAVED = "Quiet hours are now {start}–{end}."
+CHECKIN_NOW = (
+    "I check in at {time} on days with a nudge and no answer yet. "
+    "To change it, send e.g. /checkin 20:30."
+)
+CHECKIN_SAVED = "Check-ins now come around {time}."
+
 # ---------------------------------------------------------------- general
 HELP = (
     "Here's what I can do:\n"
@@ -208,6 +236,8 @@ HELP = (
     "/done – tell me how a practice went\n"
     "/practices – see, change, pause or remove your practices\n"
     "/timezone – change your timezone\n"
+    "/pause – pause all nudges (e.g. /pause until 12 Dec); /resume to turn them on\n"
+    "/quiet – quiet hours; /checkin – the evening check-in time\n"
     "/cancel – stop what we're doing\n"
     "/help – this list\n\n"
     "{crisis}"
@@ -217,6 +247,10 @@ COMMAND_MENU = (
     ("done", "tell me how a practice went"),
     ("practices", "see, change, pause or remove practices"),
     ("timezone", "change your timezone"),
+    ("pause", "pause all nudges, optionally until a date"),
+    ("resume", "turn nudges back on"),
+    ("quiet", "see or change quiet hours"),
+    ("checkin", "see or change the evening check-in time"),
     ("cancel", "stop what we're doing"),
     ("help", "what I can do, and crisis resources"),
 )
@@ -285,3 +319,9 @@ def practice_card(
     if reward:
         lines.append(f"Reward: {reward}")
     return "\n".join(lines)
+
+
+def nudge(anchor: str, step: str, if_then: str | None) -> str:
+    """The nudge in the client's words: "While my coffee brews: one clear sentence out loud"."""
+    text = f"{anchor[:1].upper()}{anchor[1:]}: {step}"
+    return f"{text}\n{YOUR_PLAN.format(if_then=if_then)}" if if_then else text

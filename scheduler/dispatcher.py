@@ -1,0 +1,283 @@
+"""Send what is due: nudges at each cue, a check-in in the evening, snoozed nudges again.
+
+The database holds everything (DESIGN.md, decision 1). Each tick first *plans*: every practice
+whose `next_fire_at` has passed gets a delivery row with a unique key (so planning twice changes
+nothing) and its next fire time advanced, in one commit. Then it *sends* pending deliveries,
+oldest first, one per chat per tick (Telegram allows about one message a second per chat), with
+python-telegram-bot's AIORateLimiter keeping the overall rate and retrying 429 answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.callbacks import CallbackSigner
+from bot.texts import en as t
+from scheduler.cues import checkin_at, fit_quiet_hours, local_now, next_fire
+from storage.db import Database, insert_ignoring_duplicates
+from storage.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Practice,
+    PracticeStatus,
+    QuietMode,
+    Report,
+    User,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def is_paused(user: User, local_date: date) -> bool:
+    """All practices are paused, until the given date if there is one."""
+    return user.paused and (user.paused_until is None or local_date < user.paused_until)
+
+
+def plan_delivery(
+    kind: DeliveryKind, key: str, practice: Practice, user: User, cue_at: datetime
+) -> dict[str, Any]:
+    """A delivery row for `cue_at`, moved or skipped by the client's quiet hours and pause."""
+    zone = user.timezone or "UTC"
+    local_date = local_now(zone, cue_at).date()
+    row = {
+        "key": key,
+        "kind": kind,
+        "practice_id": practice.id,
+        "user_id": user.id,
+        "cue_at": cue_at,
+        "due_at": cue_at,
+        "local_date": local_date,
+        "status": DeliveryStatus.PENDING,
+        "note": None,
+    }
+    if not user.active:
+        row.update(status=DeliveryStatus.SKIPPED, note="inactive")
+    elif is_paused(user, local_date):
+        row.update(status=DeliveryStatus.SKIPPED, note="paused")
+    else:
+        skip = user.quiet_mode == QuietMode.SKIP
+        due = fit_quiet_hours(cue_at, zone, user.quiet_start, user.quiet_end, skip=skip)
+        if due is None:
+            row.update(status=DeliveryStatus.SKIPPED, note="quiet hours")
+        else:
+            row["due_at"] = due
+    return row
+
+
+@dataclass
+class Outgoing:
+    delivery_id: int
+    chat_id: int
+    text: str
+    markup: InlineKeyboardMarkup
+
+
+class Dispatcher:
+    """Plans due cues into deliveries and sends them; safe to run again after any crash."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        signer: CallbackSigner,
+        *,
+        grace: timedelta,
+        batch: int = 1000,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._bot = bot
+        self._signer = signer
+        self._grace = grace
+        self._batch = batch
+        self._clock = clock
+        self._dialect = "sqlite" if db.is_sqlite else "postgresql"
+        self._busy = asyncio.Lock()
+        self._stopping = False
+
+    async def tick(self) -> None:
+        """Plan everything due, then send rounds a second apart until nothing due is left."""
+        async with self._busy:
+            while not self._stopping and await self.plan(self._clock()) == self._batch:
+                pass
+            while not self._stopping and await self.send_due(self._clock()):
+                await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        """Let the running tick finish its round (never cut a send or a commit in half)."""
+        self._stopping = True
+        async with self._busy:
+            pass
+
+    async def plan(self, now: datetime) -> int:
+        """Turn up to one batch of passed cues into deliveries; return how many."""
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(Practice, User)
+                    .join(User, User.id == Practice.user_id)
+                    .where(
+                        Practice.status == PracticeStatus.ACTIVE,
+                        Practice.next_fire_at <= now,
+                    )
+                    .order_by(Practice.next_fire_at)
+                    .limit(self._batch)
+                )
+            ).all()
+            planned: list[dict[str, Any]] = []
+            for practice, user in rows:
+                planned.extend(self._plan_practice(practice, user))
+            if planned:
+                await session.execute(
+                    insert_ignoring_duplicates(self._dialect, Delivery, planned, "key")
+                )
+        return len(rows)
+
+    def _plan_practice(self, practice: Practice, user: User) -> list[dict[str, Any]]:
+        cue_at = practice.next_fire_at
+        assert cue_at is not None
+        zone = user.timezone or "UTC"
+        stamp = cue_at.strftime("%Y%m%dT%H%M%S")
+        nudge = plan_delivery(
+            DeliveryKind.NUDGE, f"nudge:{practice.id}:{stamp}", practice, user, cue_at
+        )
+        rows = [nudge]
+        checkin = checkin_at(cue_at, zone, user.checkin_time)
+        if nudge["status"] == DeliveryStatus.PENDING and checkin is not None:
+            key = f"checkin:{practice.id}:{nudge['local_date']}"
+            rows.append(plan_delivery(DeliveryKind.CHECKIN, key, practice, user, checkin))
+        practice.next_fire_at = next_fire(practice.days, practice.cue_time, zone, cue_at)
+        return rows
+
+    async def send_due(self, now: datetime) -> bool:
+        """Send due deliveries, oldest first, one per chat; return whether more are waiting."""
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(Delivery, Practice, User)
+                    .join(Practice, Practice.id == Delivery.practice_id)
+                    .join(User, User.id == Delivery.user_id)
+                    .where(Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= now)
+                    .order_by(Delivery.due_at, Delivery.id)
+                    .limit(self._batch)
+                )
+            ).all()
+            outgoing: list[Outgoing] = []
+            chats: set[int] = set()
+            deferred = 0
+            for delivery, practice, user in rows:
+                reason = await self._reason_not_to_send(session, delivery, practice, user, now)
+                if reason:
+                    delivery.status, delivery.note = _status_for(reason), reason
+                elif user.id in chats:
+                    deferred += 1  # this chat already gets a message this round
+                else:
+                    chats.add(user.id)
+                    outgoing.append(self._compose(delivery, practice))
+        # All queue at the rate limiter at once, in order, so they leave it oldest first.
+        await asyncio.gather(*(self._send(item) for item in outgoing))
+        return deferred > 0 or len(rows) == self._batch
+
+    async def _reason_not_to_send(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        practice: Practice,
+        user: User,
+        now: datetime,
+    ) -> str | None:
+        if now - delivery.due_at > self._grace:
+            return "too late"
+        if practice.status != PracticeStatus.ACTIVE:
+            return "practice not active"
+        if not user.active:
+            return "inactive"
+        if is_paused(user, delivery.local_date):
+            return "paused"
+        if delivery.kind == DeliveryKind.CHECKIN:
+            reported = await session.scalar(
+                select(
+                    exists().where(
+                        Report.practice_id == practice.id,
+                        Report.local_date == delivery.local_date,
+                    )
+                )
+            )
+            if reported:
+                return "reported"
+        return None
+
+    def _compose(self, delivery: Delivery, practice: Practice) -> Outgoing:
+        user_id = delivery.user_id
+        if delivery.kind == DeliveryKind.CHECKIN:
+            text = t.CHECKIN.format(step=practice.step)
+        else:
+            text = t.nudge(practice.anchor, practice.step, practice.if_then)
+        rows = [
+            [
+                InlineKeyboardButton(label, callback_data=self._signer.pack(user_id, *parts))
+                for label, parts in (
+                    (t.DID_IT, ("r", practice.id, "did")),
+                    (t.PARTLY, ("r", practice.id, "partly")),
+                    (t.NOT_TODAY, ("r", practice.id, "not_today")),
+                )
+            ]
+        ]
+        if delivery.kind != DeliveryKind.CHECKIN:
+            later = self._signer.pack(user_id, "l", delivery.id)
+            rows.append([InlineKeyboardButton(t.LATER, callback_data=later)])
+        return Outgoing(delivery.id, user_id, text, InlineKeyboardMarkup(rows))
+
+    async def _send(self, item: Outgoing) -> None:
+        try:
+            message = await self._bot.send_message(
+                item.chat_id, item.text, reply_markup=item.markup
+            )
+        except Forbidden:
+            logger.info("user %s blocked the bot; no more nudges until they return", item.chat_id)
+            await self._mark(item, DeliveryStatus.BLOCKED, note="blocked")
+            async with self._db.session() as session:
+                await session.execute(
+                    update(User).where(User.id == item.chat_id).values(active=False)
+                )
+            return
+        except BadRequest as error:
+            logger.warning("delivery %s refused by Telegram: %s", item.delivery_id, error.message)
+            await self._mark(item, DeliveryStatus.SKIPPED, note="refused")
+            return
+        except TelegramError as error:
+            # Timeouts, 5xx, 429 after the rate limiter's retries: still pending, next tick.
+            logger.warning("delivery %s not sent yet: %s", item.delivery_id, type(error).__name__)
+            return
+        await self._mark(item, DeliveryStatus.SENT, message_id=message.message_id)
+
+    async def _mark(
+        self,
+        item: Outgoing,
+        status: DeliveryStatus,
+        *,
+        note: str | None = None,
+        message_id: int | None = None,
+    ) -> None:
+        async with self._db.session() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == item.delivery_id)
+                .values(status=status, note=note, message_id=message_id, sent_at=utcnow())
+            )
+
+
+def _status_for(reason: str) -> DeliveryStatus:
+    return DeliveryStatus.EXPIRED if reason == "too late" else DeliveryStatus.SKIPPED

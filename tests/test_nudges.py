@@ -1,0 +1,328 @@
+"""Nudges at the cue, snooze, check-in, quiet hours, pause, downtime and Telegram's limits."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from bot.texts import en as t
+from storage.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Practice,
+    PracticeStatus,
+    QuietMode,
+    User,
+)
+from tests.conftest import Harness
+from tests.test_practice_flows import saved_practice
+
+SAM = 4001
+NUDGE = "Before bed: read 10 minutes"
+
+
+async def set_user(harness: Harness, user_id: int, **values: object) -> None:
+    async with harness.db.session() as session:
+        await session.execute(update(User).where(User.id == user_id).values(**values))
+
+
+async def make_due(harness: Harness, user_id: int, when: datetime | None = None) -> None:
+    """Move the client's cue to `when` (default: now), as if the clock had reached it."""
+    async with harness.db.session() as session:
+        await session.execute(
+            update(Practice)
+            .where(Practice.user_id == user_id)
+            .values(next_fire_at=when or datetime.now(UTC))
+        )
+
+
+async def deliveries(harness: Harness, user_id: int) -> list[Delivery]:
+    async with harness.db.session() as session:
+        rows = await session.scalars(
+            select(Delivery).where(Delivery.user_id == user_id).order_by(Delivery.id)
+        )
+        return list(rows.all())
+
+
+async def client_ready_for_nudges(harness: Harness, user_id: int) -> None:
+    """A saved practice, with quiet hours off so the test does not depend on the hour."""
+    await saved_practice(harness, user_id)
+    await set_user(harness, user_id, quiet_start=time(0, 0), quiet_end=time(0, 0))
+
+
+async def test_nudge_arrives_at_the_cue_with_report_buttons(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM)
+
+    [nudge] = (await harness.fake.wait_for(SAM, before + 1))[before:]
+
+    assert nudge["text"] == NUDGE
+    labels = [label for label, _ in harness.fake.buttons(nudge)]
+    assert labels == [t.DID_IT, t.PARTLY, t.NOT_TODAY, t.LATER]
+    assert await harness.press(SAM, "Did it") == [t.ACK_DID, t.ASK_REFLECTION]
+    [delivery, *_] = await deliveries(harness, SAM)
+    assert delivery.status == DeliveryStatus.SENT
+    async with harness.db.session() as session:
+        practice = await session.scalar(select(Practice).where(Practice.user_id == SAM))
+    assert practice is not None and practice.next_fire_at is not None
+    assert practice.next_fire_at > datetime.now(UTC)
+
+
+async def test_if_then_plan_is_shown_with_the_nudge(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    async with harness.db.session() as session:
+        await session.execute(
+            update(Practice).values(if_then="If I'm tired, then I'll read one line")
+        )
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM)
+    [nudge] = (await harness.fake.wait_for(SAM, before + 1))[before:]
+    assert nudge["text"] == f"{NUDGE}\nYour plan for this: If I'm tired, then I'll read one line"
+
+
+async def test_later_snoozes_and_the_nudge_comes_back_once(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM)
+    await harness.fake.wait_for(SAM, before + 1)
+    nudge = harness.fake.last(SAM)
+
+    assert await harness.press(SAM, "Later") == [t.SNOOZE_WHEN]
+    [snoozed] = await harness.press(SAM, "30 minutes")
+    assert snoozed.startswith("Okay, I'll come back to it around ")
+    snooze = (await deliveries(harness, SAM))[-1]
+    assert snooze.kind == DeliveryKind.SNOOZE
+    assert timedelta(minutes=29) < snooze.due_at - datetime.now(UTC) <= timedelta(minutes=30)
+
+    await harness.press_on(SAM, nudge, "Later")
+    [again] = await harness.press(SAM, "2 hours")
+    assert again.startswith("I'm already coming back to this one")
+
+    async with harness.db.session() as session:
+        await session.execute(
+            update(Delivery).where(Delivery.id == snooze.id).values(due_at=datetime.now(UTC))
+        )
+    before = len(harness.fake.sent(SAM))
+    [returned] = (await harness.fake.wait_for(SAM, before + 1))[before:]
+    assert returned["text"] == NUDGE
+    assert [d.kind for d in await deliveries(harness, SAM)].count(DeliveryKind.SNOOZE) == 1
+
+
+async def test_checkin_comes_when_there_was_a_nudge_and_no_report(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    now = datetime.now(ZoneInfo("Europe/London"))
+    await set_user(harness, SAM, checkin_time=now.time().replace(second=0, microsecond=0))
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM, datetime.now(UTC) - timedelta(minutes=2))
+
+    nudge, checkin = (await harness.fake.wait_for(SAM, before + 2))[before:]
+
+    assert nudge["text"] == NUDGE
+    assert checkin["text"] == t.CHECKIN.format(step="read 10 minutes")
+    assert [label for label, _ in harness.fake.buttons(checkin)] == [
+        t.DID_IT,
+        t.PARTLY,
+        t.NOT_TODAY,
+    ]
+
+
+async def test_no_checkin_after_the_practice_was_reported(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    now = datetime.now(ZoneInfo("Europe/London"))
+    await set_user(harness, SAM, checkin_time=(now + timedelta(minutes=2)).time())
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM)
+    await harness.fake.wait_for(SAM, before + 1)
+    await harness.press(SAM, "Partly")
+    await harness.press(SAM, "Skip")
+
+    checkin = next(d for d in await deliveries(harness, SAM) if d.kind == DeliveryKind.CHECKIN)
+    async with harness.db.session() as session:
+        await session.execute(
+            update(Delivery).where(Delivery.id == checkin.id).values(due_at=datetime.now(UTC))
+        )
+    settled = await settled_delivery(harness, checkin.id)
+    assert (settled.status, settled.note) == (DeliveryStatus.SKIPPED, "reported")
+    assert t.CHECKIN.format(step="read 10 minutes") not in harness.fake.texts(SAM)
+
+
+async def test_inside_quiet_hours_a_nudge_waits_for_their_end(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    now = datetime.now(ZoneInfo("Europe/London"))
+    start, end = (now - timedelta(hours=1)).time(), (now + timedelta(hours=1)).time()
+    await set_user(harness, SAM, quiet_start=start, quiet_end=end)
+    await make_due(harness, SAM)
+
+    nudge = await first_delivery(harness, SAM)
+
+    assert nudge.status == DeliveryStatus.PENDING
+    expected_end = datetime.combine(now.date(), end, tzinfo=now.tzinfo)
+    if expected_end < now:
+        expected_end += timedelta(days=1)
+    assert nudge.due_at == expected_end.astimezone(UTC)
+    assert NUDGE not in harness.fake.texts(SAM)
+
+
+async def test_inside_quiet_hours_a_nudge_is_skipped_if_the_client_chose_so(
+    harness: Harness,
+) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    now = datetime.now(ZoneInfo("Europe/London"))
+    await harness.send(SAM, "/quiet")
+    assert await harness.press(SAM, "Skip those") == [
+        t.QUIET_NOW.format(start="00:00", end="00:00", mode=t.QUIET_MODE_SKIP)
+    ]
+    start, end = (now - timedelta(hours=1)).time(), (now + timedelta(hours=1)).time()
+    await set_user(harness, SAM, quiet_start=start, quiet_end=end)
+    await make_due(harness, SAM)
+
+    nudge = await first_delivery(harness, SAM)
+    assert (nudge.status, nudge.note) == (DeliveryStatus.SKIPPED, "quiet hours")
+
+
+async def test_quiet_hours_can_be_changed_with_a_command(harness: Harness) -> None:
+    await saved_practice(harness, SAM)
+    replies = await harness.send(SAM, "/quiet 23:00-06:30")
+    assert replies[0] == t.QUIET_SAVED.format(start="23:00", end="06:30")
+    async with harness.db.session() as session:
+        user = await session.get(User, SAM)
+    assert user is not None and (user.quiet_start, user.quiet_end) == (time(23), time(6, 30))
+    assert user.quiet_mode == QuietMode.DEFER
+    assert await harness.send(SAM, "/quiet whenever") == [t.QUIET_UNKNOWN]
+
+
+async def test_pause_until_a_date_holds_nudges_and_resume_restores_them(
+    harness: Harness,
+) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    [paused] = await harness.send(SAM, "/pause holiday until 12 Dec")
+    assert paused.startswith("All practices are paused until 12 Dec")
+    await make_due(harness, SAM)
+    nudge = await first_delivery(harness, SAM)
+    assert (nudge.status, nudge.note) == (DeliveryStatus.SKIPPED, "paused")
+
+    assert await harness.send(SAM, "/resume") == [t.RESUMED_ALL]
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM, datetime.now(UTC) - timedelta(minutes=1))
+    [sent] = (await harness.fake.wait_for(SAM, before + 1))[before:]
+    assert sent["text"] == NUDGE
+
+
+async def test_after_downtime_a_recent_nudge_is_sent_late_and_an_old_one_recorded(
+    harness: Harness,
+) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    await client_ready_for_nudges(harness, SAM + 1)
+    await harness.stop()
+    await make_due(harness, SAM, datetime.now(UTC) - timedelta(minutes=30))
+    await make_due(harness, SAM + 1, datetime.now(UTC) - timedelta(hours=3))
+    before = len(harness.fake.sent(SAM))
+
+    await harness.start()
+
+    [late] = (await harness.fake.wait_for(SAM, before + 1))[before:]
+    assert late["text"] == NUDGE
+    old = await first_delivery(harness, SAM + 1)
+    old = await settled_delivery(harness, old.id)
+    assert (old.status, old.note) == (DeliveryStatus.EXPIRED, "too late")
+    assert NUDGE not in harness.fake.texts(SAM + 1)
+
+
+async def test_a_client_who_blocked_the_bot_is_not_nudged_until_they_return(
+    harness: Harness,
+) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    harness.fake.block(SAM)
+    await make_due(harness, SAM)
+    blocked = await settled_delivery(harness, (await first_delivery(harness, SAM)).id)
+    assert blocked.status == DeliveryStatus.BLOCKED
+    async with harness.db.session() as session:
+        user = await session.get(User, SAM)
+    assert user is not None and user.active is False
+
+    harness.fake.unblock(SAM)
+    await harness.send(SAM, "/help")
+    async with harness.db.session() as session:
+        user = await session.get(User, SAM)
+    assert user is not None and user.active is True
+
+
+async def test_a_429_is_retried_after_the_time_telegram_gives(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    harness.fake.fail_next("sendMessage", 429, retry_after=1)
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM)
+    [nudge] = (await harness.fake.wait_for(SAM, before + 1, timeout=15))[before:]
+    assert nudge["text"] == NUDGE
+
+
+async def test_a_burst_is_sent_oldest_first_within_telegrams_limits(harness: Harness) -> None:
+    clients = [SAM + 100 + i for i in range(40)]
+    async with harness.db.session() as session:
+        for client in clients:
+            harness.fake.send_text(client, "hi")  # Telegram knows the chat
+            session.add(
+                User(
+                    id=client,
+                    first_name="C",
+                    timezone="Europe/London",
+                    consent_version=t.CONSENT_VERSION,
+                    quiet_start=time(0),
+                    quiet_end=time(0),
+                )
+            )
+            session.add(
+                Practice(
+                    user_id=client,
+                    goal="reading",
+                    step="read 10 minutes",
+                    anchor="before bed",
+                    days="mon,tue,wed,thu,fri,sat,sun",
+                    cue_time=time(21),
+                    status=PracticeStatus.ACTIVE,
+                )
+            )
+    now = datetime.now(UTC)
+    async with harness.db.session() as session:  # all due at once, as at 08:00
+        for offset, client in enumerate(clients):
+            await session.execute(
+                update(Practice)
+                .where(Practice.user_id == client)
+                .values(next_fire_at=now - timedelta(seconds=len(clients) - offset))
+            )
+
+    for client in clients:
+        await harness.fake.wait_until(lambda c=client: NUDGE in harness.fake.texts(c), 60)
+
+    nudge_times = sorted((harness.fake.send_times(c)[-1], c) for c in clients)
+    assert [c for _, c in nudge_times] == clients  # oldest due first
+    times = [when for when, _ in nudge_times]
+    busiest = max(sum(1 for x in times if a <= x < a + 1.0) for a in times)
+    assert busiest <= 30
+
+
+async def first_delivery(harness: Harness, user_id: int) -> Delivery:
+    """Wait until the dispatcher has planned the client's first nudge."""
+    for _ in range(100):
+        planned = await deliveries(harness, user_id)
+        if planned:
+            return planned[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no delivery was planned")
+
+
+async def settled_delivery(harness: Harness, delivery_id: int) -> Delivery:
+    """Wait until a delivery is no longer pending."""
+    for _ in range(100):
+        async with harness.db.session() as session:
+            delivery = await session.get(Delivery, delivery_id)
+        assert delivery is not None
+        if delivery.status != DeliveryStatus.PENDING:
+            return delivery
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"delivery {delivery_id} stayed pending")
