@@ -247,11 +247,7 @@ class Dispatcher:
             )
         except Forbidden:
             logger.info("user %s blocked the bot; no more nudges until they return", item.chat_id)
-            await self._mark(item, DeliveryStatus.BLOCKED, note="blocked")
-            async with self._db.session() as session:
-                await session.execute(
-                    update(User).where(User.id == item.chat_id).values(active=False)
-                )
+            await self._mark(item, DeliveryStatus.BLOCKED, note="blocked", deactivate=True)
             return
         except BadRequest as error:
             logger.warning("delivery %s refused by Telegram: %s", item.delivery_id, error.message)
@@ -270,8 +266,13 @@ class Dispatcher:
         *,
         note: str | None = None,
         message_id: int | None = None,
+        deactivate: bool = False,
     ) -> None:
         async with self._db.session() as session:
+            if deactivate:
+                await session.execute(
+                    update(User).where(User.id == item.chat_id).values(active=False)
+                )
             await session.execute(
                 update(Delivery)
                 .where(Delivery.id == item.delivery_id)
