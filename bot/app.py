@@ -9,6 +9,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+from telegram import Bot
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.callbacks import CallbackSigner
@@ -19,6 +21,8 @@ from bot.keys import load_or_create_key
 from handlers import publish_commands, register
 from scheduler.dispatcher import Dispatcher
 from storage.db import Database, migrate
+from storage.models import JobStatus, TranscriptionJob
+from transcription.worker import TranscriptionWorker
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,56 @@ def start_dispatching(
     return scheduler, dispatcher
 
 
+def start_workers(
+    settings: Settings, db: Database, bot: Bot, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """In-process transcription workers (`TRANSCRIBE_WORKERS`), each with its own model."""
+    signer = CallbackSigner(load_or_create_key(settings.data_dir, "callback.key"))
+    return [
+        asyncio.create_task(
+            TranscriptionWorker(db, bot, signer, settings, name=f"in-process-{i}").run(stop)
+        )
+        for i in range(settings.transcribe_workers)
+    ]
+
+
+async def serve_workers(settings: Settings, stop: asyncio.Event) -> None:
+    """`between worker`: transcription only, against the same database as the bot."""
+    assert settings.telegram_bot_token
+    db = Database(settings.resolved_database_url)
+    bot = Bot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+    )
+    try:
+        async with bot:
+            await asyncio.gather(*start_workers(settings, db, bot, stop))
+    finally:
+        await db.dispose()
+
+
+async def sweep_audio(settings: Settings, db: Database) -> int:
+    """Remove audio a crash left behind: files no unfinished job refers to."""
+    folder = settings.audio_dir
+    if not folder.exists():
+        return 0
+    async with db.session() as session:
+        wanted = set(
+            (
+                await session.scalars(
+                    select(TranscriptionJob.audio_path).where(
+                        TranscriptionJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING])
+                    )
+                )
+            ).all()
+        )
+    leftovers = [path for path in folder.iterdir() if str(path) not in wanted]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return len(leftovers)
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Migrate, replay what a crash left unfinished, then poll until `stop` is set."""
     url = settings.resolved_database_url
@@ -80,11 +134,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         async with application:
             await publish_commands(application)
             await application.start()
+            await sweep_audio(settings, db)
             await replay_unfinished(db, application)
             poller = asyncio.create_task(Poller(application, db, settings.poll_timeout).run())
             scheduler, dispatcher = start_dispatching(settings, db, application)
+            workers = start_workers(settings, db, application.bot, stop)
             logger.info("Between is running")
             await stop.wait()
+            await asyncio.gather(*workers)
             scheduler.pause()
             await dispatcher.stop()
             scheduler.shutdown(wait=False)

@@ -30,20 +30,21 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-async def _run_until_signalled(settings: Settings) -> None:
-    from bot.app import serve
+async def _run_until_signalled(settings: Settings, workers_only: bool) -> None:
+    from bot.app import serve, serve_workers
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(settings, stop)
+    await (serve_workers if workers_only else serve)(settings, stop)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="between", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the whole bot (migrates first)")
+    commands.add_parser("worker", help="transcribe voice notes only (scale out on more machines)")
     commands.add_parser("migrate", help="bring the database schema up to date")
     args = parser.parse_args(argv)
     configure_logging()
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"A setting is not valid: {error.errors()[0]['loc']} {error.errors()[0]['msg']}")
     if args.command == "migrate":
         migrate(settings.resolved_database_url)
-    elif args.command == "run":
+    else:
         if not settings.telegram_bot_token:
             sys.exit(MISSING_TOKEN)
-        asyncio.run(_run_until_signalled(settings))
+        asyncio.run(_run_until_signalled(settings, workers_only=args.command == "worker"))

@@ -22,10 +22,22 @@ class Settings(BaseSettings):
     clinician_code: str | None = Field(default=None, repr=False)
     crisis_text: str | None = None
 
+    # Voice notes.
+    whisper_compute_type: str = "int8"
+    transcribe_workers: int = 1
+    max_voice_seconds: int = Field(default=300, validation_alias="BETWEEN_MAX_VOICE_SECONDS")
+    transcribe_lease_seconds: int = Field(
+        default=600, validation_alias="BETWEEN_TRANSCRIBE_LEASE_SECONDS"
+    )
+
     # Polling and dispatch.
     poll_timeout: int = Field(default=30, validation_alias="BETWEEN_POLL_TIMEOUT")
     dispatch_interval: float = Field(default=20.0, validation_alias="BETWEEN_DISPATCH_INTERVAL")
     grace_minutes: int = Field(default=120, validation_alias="BETWEEN_GRACE_MINUTES")
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
 
     @property
     def resolved_database_url(self) -> str:

@@ -32,6 +32,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("done", router.done),
         ("practices", router.list_practices),
         ("timezone", router.timezone),
+        ("thought", router.thought_record),
         ("pause", router.pause),
         ("resume", router.resume),
         ("quiet", router.quiet),
@@ -47,7 +48,11 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # 3. Free text: the answer to the current step, or a friendly pointer.
     application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, router.text))
 
-    # 4. Everything else a client can send privately (unknown commands, stickers, photos...).
+    # 4. Voice notes, audio files and video notes: transcribed by the workers.
+    audio = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Document.AUDIO
+    application.add_handler(MessageHandler(private & audio, router.voice_note))
+
+    # 5. Everything else a client can send privately (unknown commands, stickers, photos...).
     application.add_handler(MessageHandler(private, router.other_message))
 
     # Errors: roll back the update's changes and apologise.

@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.context import BetweenContext, current_unit
 from bot.texts import en as t
-from handlers import design, nudges, onboarding, practices, reports
+from handlers import design, nudges, onboarding, practices, reports, thought, voice
 from handlers.common import Turn
 from storage import repo
 from storage.models import User
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 # Each flow module has FLOW, prompt(turn, conversation) and answer(turn, conversation, ...).
 FLOWS: dict[str, ModuleType] = {
-    module.FLOW: module for module in (onboarding, design, practices, reports)
+    module.FLOW: module for module in (onboarding, design, practices, reports, thought)
 }
 
 
@@ -89,6 +89,20 @@ async def timezone(update: Update, context: BetweenContext) -> None:
     await onboarding.change_timezone(turn)
 
 
+async def thought_record(update: Update, context: BetweenContext) -> None:
+    """Write a thought record, by text or voice."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await thought.start(turn)
+
+
+async def voice_note(update: Update, context: BetweenContext) -> None:
+    """Take a voice note (or audio file, or video note) for transcription."""
+    turn = Turn(update, context)
+    if await _ready(turn):
+        await voice.receive(turn)
+
+
 async def pause(update: Update, context: BetweenContext) -> None:
     """Pause all nudges, optionally until a date."""
     turn = Turn(update, context)
@@ -133,13 +147,18 @@ async def help_command(update: Update, context: BetweenContext) -> None:
 async def text(update: Update, context: BetweenContext) -> None:
     """Route free text to the current flow's step, or point the way outside a flow."""
     turn = Turn(update, context)
-    assert update.effective_message is not None
+    message = update.effective_message
+    assert message is not None
+    if message.reply_to_message and await voice.correct(
+        turn, message.reply_to_message, message.text or ""
+    ):
+        return
     conversation = await repo.get_conversation(turn.session, turn.user_id)
     if conversation is None:
         await turn.say(t.FALLBACK)
         return
     flow = FLOWS[conversation.flow]
-    await flow.answer(turn, conversation, update.effective_message.text or "", False)
+    await flow.answer(turn, conversation, message.text or "", False)
 
 
 async def other_message(update: Update, context: BetweenContext) -> None:
@@ -184,7 +203,8 @@ async def _answer_button(turn: Turn, step: str, value: str) -> None:
 
 # Button kinds and how many arguments each carries: a = answer to the current step,
 # r = report an outcome, w = which practice to report on, p = practice card action,
-# l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode.
+# l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode,
+# v = use a voice note's transcript as the answer to the current step.
 BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("a", 2): _answer_button,
     ("r", 2): reports.on_outcome,
@@ -193,6 +213,7 @@ BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("l", 1): nudges.later,
     ("z", 2): nudges.snooze,
     ("q", 1): nudges.quiet_mode,
+    ("v", 1): lambda turn, job_id: voice.use_as_answer(turn, job_id, FLOWS),
 }
 
 

@@ -92,6 +92,13 @@ class QuietMode(enum.StrEnum):
     SKIP = "skip"
 
 
+class JobStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"  # transcribed (or found to hold no words); the reply may still be due
+    FAILED = "failed"  # could not be transcribed; `problem` says why, the client was told
+
+
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"
@@ -208,6 +215,55 @@ class Delivery(Base):
     note: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TranscriptionJob(Base):
+    """A voice note waiting for, or done with, transcription; claimed by workers with a lease."""
+
+    __tablename__ = "transcription_jobs"
+    __table_args__ = (Index("ix_jobs_claim", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    audio_path: Mapped[str | None] = mapped_column(String(512))
+    declared_seconds: Mapped[int | None] = mapped_column(Integer)
+    flow: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.PENDING)
+    problem: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    transcript: Mapped[str | None] = mapped_column(Text)
+    corrected: Mapped[str | None] = mapped_column(Text)
+    reply_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    replied: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    @property
+    def words(self) -> str | None:
+        """What the client said: their correction if they made one, else what the model heard."""
+        return self.corrected or self.transcript or None
+
+
+class ThoughtRecord(Base):
+    """A thought record, built one step at a time in the client's words."""
+
+    __tablename__ = "thought_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    situation: Mapped[str] = mapped_column(Text)
+    thought: Mapped[str] = mapped_column(Text)
+    belief_before: Mapped[int] = mapped_column(Integer)
+    feeling: Mapped[str] = mapped_column(Text)
+    intensity_before: Mapped[int] = mapped_column(Integer)
+    trap: Mapped[str] = mapped_column(String(32))
+    balanced: Mapped[str] = mapped_column(Text)
+    belief_after: Mapped[int] = mapped_column(Integer)
+    intensity_after: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Conversation(Base):

