@@ -241,7 +241,8 @@ def _label(text: str) -> str:
 
 
 def _obstacle_rows() -> list[list[Button]]:
-    return one_per_row([(label, ("a", "obstacle", key)) for key, label in t.OBSTACLES.items()])
+    rows = one_per_row([(label, ("a", "obstacle", key)) for key, label in t.OBSTACLES.items()])
+    return [*rows, [(t.WRITE_THOUGHT_RECORD, ("t",))]]
 
 
 def _option_rows(options: list[str] | tuple[str, ...]) -> list[list[Button]]:

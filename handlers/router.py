@@ -204,7 +204,7 @@ async def _answer_button(turn: Turn, step: str, value: str) -> None:
 # Button kinds and how many arguments each carries: a = answer to the current step,
 # r = report an outcome, w = which practice to report on, p = practice card action,
 # l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode,
-# v = use a voice note's transcript as the answer to the current step.
+# v = use a voice note's transcript as the answer to the current step, t = thought record.
 BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("a", 2): _answer_button,
     ("r", 2): reports.on_outcome,
@@ -214,6 +214,7 @@ BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("z", 2): nudges.snooze,
     ("q", 1): nudges.quiet_mode,
     ("v", 1): lambda turn, job_id: voice.use_as_answer(turn, job_id, FLOWS),
+    ("t", 0): thought.start,
 }
 
 

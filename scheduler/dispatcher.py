@@ -237,7 +237,13 @@ class Dispatcher:
         ]
         if delivery.kind != DeliveryKind.CHECKIN:
             later = self._signer.pack(user_id, "l", delivery.id)
-            rows.append([InlineKeyboardButton(t.LATER, callback_data=later)])
+            thought = self._signer.pack(user_id, "t")
+            rows.append(
+                [
+                    InlineKeyboardButton(t.LATER, callback_data=later),
+                    InlineKeyboardButton(t.THOUGHT_BUTTON, callback_data=thought),
+                ]
+            )
         return Outgoing(delivery.id, user_id, text, InlineKeyboardMarkup(rows))
 
     async def _send(self, item: Outgoing) -> None:

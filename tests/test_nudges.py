@@ -63,7 +63,7 @@ async def test_nudge_arrives_at_the_cue_with_report_buttons(harness: Harness) ->
 
     assert nudge["text"] == NUDGE
     labels = [label for label, _ in harness.fake.buttons(nudge)]
-    assert labels == [t.DID_IT, t.PARTLY, t.NOT_TODAY, t.LATER]
+    assert labels == [t.DID_IT, t.PARTLY, t.NOT_TODAY, t.LATER, t.THOUGHT_BUTTON]
     assert await harness.press(SAM, "Did it") == [t.ACK_DID, t.ASK_REFLECTION]
     [delivery, *_] = await deliveries(harness, SAM)
     assert delivery.status == DeliveryStatus.SENT

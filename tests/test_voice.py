@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.texts import en as t
 from storage.models import JobStatus, ThoughtRecord, TranscriptionJob
 from tests.conftest import Harness
+from tests.test_practice_flows import saved_practice
 from transcription.worker import TranscriptionWorker
 
 AUDIO = Path(__file__).parent / "fixtures" / "audio"
@@ -25,6 +26,16 @@ async def jobs(harness: Harness) -> list[TranscriptionJob]:
     async with harness.db.session() as session:
         rows = await session.scalars(select(TranscriptionJob).order_by(TranscriptionJob.id))
         return list(rows.all())
+
+
+async def settled_jobs(harness: Harness) -> list[TranscriptionJob]:
+    """The jobs, once every one has been answered (the reply is sent just before it is marked)."""
+    for _ in range(100):
+        found = await jobs(harness)
+        if found and all(job.replied for job in found):
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError("a job was never marked replied")
 
 
 async def send_voice(harness: Harness, user_id: int, clip: str, seconds: int = 6) -> list[str]:
@@ -44,7 +55,7 @@ async def test_voice_note_is_written_down_and_sent_back(harness: Harness) -> Non
     assert got_it == t.VOICE_GOT_IT
     assert heard.startswith("Here's what I heard:")
     assert "sister" in heard.lower() and "morning" in heard.lower()
-    [job] = await jobs(harness)
+    [job] = await settled_jobs(harness)
     assert job.status == JobStatus.DONE and job.replied
     assert job.transcript and "sister" in job.transcript.lower()
     assert job.audio_path and not Path(job.audio_path).exists()  # no audio kept once written
@@ -127,6 +138,25 @@ async def test_thought_record_by_text_and_voice_ends_with_one_card(harness: Harn
     assert "breathing" in record.situation.lower()
     assert (record.belief_before, record.intensity_before) == (75, 80)
     assert (record.belief_after, record.intensity_after) == (25, 40)
+
+
+async def test_a_thought_record_can_start_from_a_not_today(harness: Harness) -> None:
+    await saved_practice(harness, SAM)
+    await harness.send(SAM, "/done")
+    await harness.press(SAM, "Not today")
+    assert await harness.press(SAM, "thought record") == [t.THOUGHT_START, t.ASK_SITUATION]
+
+
+async def test_others_are_answered_while_a_note_is_transcribed(harness: Harness) -> None:
+    await harness.onboard(SAM)
+    await harness.onboard(SAM + 1)
+    before = len(harness.fake.sent(SAM))
+    harness.fake.send_voice(SAM, (AUDIO / "walk.ogg").read_bytes(), duration=8)
+    await harness.fake.wait_for(SAM, before + 1)  # "got it": transcription has begun
+
+    assert await harness.send(SAM + 1, "/help") != []
+    assert len(harness.fake.sent(SAM)) == before + 1  # the transcript is still on its way
+    await harness.fake.wait_for(SAM, before + 2, timeout=60)
 
 
 async def test_a_job_left_by_a_dead_worker_is_finished_by_another(

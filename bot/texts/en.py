@@ -256,6 +256,8 @@ CORRECTION_SAVED = "Thanks, I've kept your words. What I first heard is kept too
 VOICE_ANSWER_STALE = "We've moved on from that question. Here's where we are:"
 
 # ---------------------------------------------------------------- thought records
+WRITE_THOUGHT_RECORD = "Write it down as a thought record"
+THOUGHT_BUTTON = "Thought record"
 THOUGHT_START = (
     "Let's write down a thought record, one step at a time. You can type or send a voice note."
 )
