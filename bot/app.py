@@ -75,13 +75,13 @@ def start_dispatching(
 
 
 def start_workers(
-    settings: Settings, db: Database, bot: Bot, stop: asyncio.Event
+    settings: Settings, db: Database, bot: Bot, stop: asyncio.Event, wake: asyncio.Event
 ) -> list[asyncio.Task[None]]:
-    """In-process transcription workers (`TRANSCRIBE_WORKERS`), each with its own model."""
+    """Transcription workers (`TRANSCRIBE_WORKERS`), each with its own model."""
     signer = CallbackSigner(load_or_create_key(settings.data_dir, "callback.key"))
     return [
         asyncio.create_task(
-            TranscriptionWorker(db, bot, signer, settings, name=f"in-process-{i}").run(stop)
+            TranscriptionWorker(db, bot, signer, settings, name=f"worker-{i}").run(stop, wake)
         )
         for i in range(settings.transcribe_workers)
     ]
@@ -98,7 +98,7 @@ async def serve_workers(settings: Settings, stop: asyncio.Event) -> None:
     )
     try:
         async with bot:
-            await asyncio.gather(*start_workers(settings, db, bot, stop))
+            await asyncio.gather(*start_workers(settings, db, bot, stop, asyncio.Event()))
     finally:
         await db.dispose()
 
@@ -138,7 +138,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await replay_unfinished(db, application)
             poller = asyncio.create_task(Poller(application, db, settings.poll_timeout).run())
             scheduler, dispatcher = start_dispatching(settings, db, application)
-            workers = start_workers(settings, db, application.bot, stop)
+            services: Services = application.bot_data[SERVICES_KEY]
+            workers = start_workers(settings, db, application.bot, stop, services.jobs_waiting)
             logger.info("Between is running")
             await stop.wait()
             await asyncio.gather(*workers)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +24,7 @@ class UnitOfWork:
 
     session: AsyncSession
     failed: bool = False
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 current_unit: ContextVar[UnitOfWork] = ContextVar("current_unit")
@@ -34,6 +37,7 @@ class Services:
     settings: Settings
     db: Database
     signer: CallbackSigner
+    jobs_waiting: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class BetweenContext(

@@ -137,6 +137,7 @@ class DurableProcessor(BaseUpdateProcessor):
                 del self._chat_users[key], self._chat_locks[key]
 
     async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        unit: UnitOfWork | None = None
         async with self._db.session() as session:
             unit = UnitOfWork(session)
             token = current_unit.set(unit)
@@ -151,6 +152,8 @@ class DurableProcessor(BaseUpdateProcessor):
                     .where(InboxUpdate.update_id == update.update_id)
                     .values(status=status, handled_at=utcnow())
                 )
+        for callback in unit.after_commit if unit and not unit.failed else ():
+            callback()
 
 
 def retry_seconds(error: RetryAfter) -> float:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from telegram import Message
 from telegram.error import TelegramError
 
+from bot.context import current_unit
 from bot.texts import en as t
 from handlers.common import Turn, short_answer
 from storage import repo
@@ -72,6 +73,7 @@ async def receive(turn: Turn) -> None:
         minutes = settings.max_voice_seconds // 60
         await turn.say(t.VOICE_PROBLEMS[problem].format(minutes=minutes))
         return
+    current_unit.get().after_commit.append(turn.context.services.jobs_waiting.set)
     await turn.say(t.VOICE_GOT_IT)
 
 

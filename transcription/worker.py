@@ -67,8 +67,12 @@ class TranscriptionWorker:
             )
         return self._transcriber
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set; an unexpected error is logged and the loop goes on."""
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
+        """Work until `stop` is set; `wake` is set when this process adds a job.
+
+        An unexpected error is logged and the loop goes on.
+        """
+        wake = wake or asyncio.Event()
         while not stop.is_set():
             try:
                 worked = await self.work_once()
@@ -77,7 +81,8 @@ class TranscriptionWorker:
                 worked = False
             if not worked:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), IDLE_POLL_SECONDS)
+                    await asyncio.wait_for(wake.wait(), IDLE_POLL_SECONDS)
+                wake.clear()
 
     async def work_once(self) -> bool:
         """Claim and finish one job; return whether there was one."""
