@@ -41,6 +41,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("help", router.help_command),
     ):
         application.add_handler(CommandHandler(name, callback, filters=private))
+    clinician_commands = ("clinician", "invite", "link", "sharing", "summary", "export")
+    application.add_handler(
+        CommandHandler(clinician_commands, router.clinician_command, filters=private)
+    )
 
     # 2. Buttons: signed callback data, routed by kind.
     application.add_handler(CallbackQueryHandler(router.button))

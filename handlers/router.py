@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.context import BetweenContext, current_unit
 from bot.texts import en as t
-from handlers import design, nudges, onboarding, practices, reports, thought, voice
+from handlers import clinician, design, nudges, onboarding, practices, reports, thought, voice
 from handlers.common import Turn
 from storage import repo
 from storage.models import User
@@ -101,6 +101,25 @@ async def voice_note(update: Update, context: BetweenContext) -> None:
     turn = Turn(update, context)
     if await _ready(turn):
         await voice.receive(turn)
+
+
+async def clinician_command(update: Update, context: BetweenContext) -> None:
+    """Clinician commands: /clinician, /invite, /link, /sharing, /summary, /export."""
+    turn = Turn(update, context)
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    args = context.args or []
+    if name == "clinician":
+        await clinician.register(turn, args)
+    elif name == "invite":
+        await clinician.invite(turn)
+    elif name == "summary":
+        await clinician.show_summary(turn, args)
+    elif name == "export":
+        await clinician.export(turn, args)
+    elif await _ready(turn):
+        await (clinician.link(turn, args) if name == "link" else clinician.sharing(turn))
 
 
 async def pause(update: Update, context: BetweenContext) -> None:
@@ -204,7 +223,8 @@ async def _answer_button(turn: Turn, step: str, value: str) -> None:
 # Button kinds and how many arguments each carries: a = answer to the current step,
 # r = report an outcome, w = which practice to report on, p = practice card action,
 # l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode,
-# v = use a voice note's transcript as the answer to the current step, t = thought record.
+# v = use a voice note's transcript as the answer to the current step, t = thought record,
+# k = consent to share with a clinician, x = stop sharing.
 BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("a", 2): _answer_button,
     ("r", 2): reports.on_outcome,
@@ -215,6 +235,8 @@ BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("q", 1): nudges.quiet_mode,
     ("v", 1): lambda turn, job_id: voice.use_as_answer(turn, job_id, FLOWS),
     ("t", 0): thought.start,
+    ("k", 2): clinician.on_link_answer,
+    ("x", 1): clinician.stop_sharing,
 }
 
 

@@ -126,6 +126,8 @@ class User(Base):
     quiet_mode: Mapped[QuietMode] = mapped_column(_enum(QuietMode), default=QuietMode.DEFER)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_until: Mapped[date | None] = mapped_column(Date)
+    is_clinician: Mapped[bool] = mapped_column(Boolean, default=False)
+    clinician_code_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     practices: Mapped[list[Practice]] = relationship(
@@ -264,6 +266,47 @@ class ThoughtRecord(Base):
     belief_after: Mapped[int] = mapped_column(Integer)
     intensity_after: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invite(Base):
+    """A one-time code a clinician hands to a client, valid until it expires."""
+
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Share(Base):
+    """A client's consent to share with one clinician; stopping it ends what they see."""
+
+    __tablename__ = "shares"
+    __table_args__ = (Index("ix_shares_pair", "clinician_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    consent_version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None]
+    last_summary_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Append-only: every time a clinician read a client's data (who, whose, what, when)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    subject_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Conversation(Base):

@@ -20,6 +20,7 @@ from storage.models import InboxStatus, InboxUpdate
 from tests.fake_telegram import FakeTelegram
 
 POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
+CLINICIAN_CODE = "open-sesame-42"
 POSTGRES_ADMIN_URL = f"postgresql+asyncpg://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/test"
 
 
@@ -75,6 +76,7 @@ def settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
         BETWEEN_DATA_DIR=tmp_path / "data",
         BETWEEN_POLL_TIMEOUT=1,
         BETWEEN_DISPATCH_INTERVAL=0.2,
+        clinician_code=CLINICIAN_CODE,
         _env_file=None,
     )
 

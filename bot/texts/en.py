@@ -309,6 +309,67 @@ def thought_card(
     )
 
 
+# ---------------------------------------------------------------- clinicians and sharing
+CLINICIAN_CLOSED = "Clinician registration isn't open on this bot."
+CLINICIAN_WRONG_CODE = "That code doesn't match. Please check it with whoever runs this bot."
+CLINICIAN_TOO_MANY = "Too many wrong codes. Please ask whoever runs this bot for help."
+CLINICIAN_WELCOME = (
+    "You're registered as a clinician. /invite gives a one-time code for a client; "
+    "/summary shows the clients who share with you."
+)
+CLINICIAN_ONLY = "That's for clinicians. /help shows what I can do."
+INVITE_CODE = (
+    "Give this code to your client: {code}\nThey send /link {code}. It works once, until {until}."
+)
+LINK_USAGE = "Send /link followed by the code your clinician gave you."
+LINK_UNKNOWN = "That code doesn't work: it may be mistyped, used already, or expired."
+LINK_PREVIEW = (
+    "{name} would see, from today on:\n"
+    "• your practices and when they happen\n"
+    "• how each went (did it / partly / not today) and what got in the way\n"
+    "• changes you made, your reflections and thought records (with voice transcripts)\n"
+    "• anything you mark to talk over\n\n"
+    "You can stop sharing any time with /sharing. Share with {name}?"
+)
+LINK_YES = "Yes, share"
+LINK_NO = "Not now"
+LINKED = "Done. {name} can now see your summary. /sharing shows who can see it."
+LINK_DECLINED = "Okay, nothing is shared."
+SHARING_NONE = "You're not sharing with anyone."
+SHARING_WITH = "You share with {name} since {since}."
+SHARING_LOOKS = "Last looked: {when}."
+SHARING_NEVER_LOOKED = "They haven't looked yet."
+SHARING_STOP = "Stop sharing"
+SHARING_STOPPED = "Stopped. {name} sees nothing new from now on."
+SUMMARY_NO_CLIENTS = "No clients share with you yet. /invite gives a code to hand to one."
+SUMMARY_HEADER = "Your clients, most in need of attention first (last 7 days):"
+SUMMARY_LINE = "{number}. {name}: {tries} tries, {not_today} not today; {last}{talk}"
+SUMMARY_LAST_REPORT = "last report {days} days ago"
+SUMMARY_NO_REPORT = "no reports yet"
+SUMMARY_TALK_FLAG = " ⚑ talk it over"
+SUMMARY_UNKNOWN_CLIENT = (
+    "I can't find that client among those who share with you. /summary lists them."
+)
+SUMMARY_TITLE = "{name}, {since} to {until}"
+SUMMARY_COUNTS = (
+    "Tried {did}, partly {partly}, not today {not_today} of {planned} nudges ({trend})"
+)
+TREND_UP = "more than the period before"
+TREND_DOWN = "fewer than the period before"
+TREND_SAME = "same as the period before"
+SUMMARY_OBSTACLES = "What got in the way: {items}"
+SUMMARY_CHANGE = "Changed: {change}"
+SUMMARY_REFLECTION = "Reflection: {text}"
+SUMMARY_THOUGHTS_TITLE = "Thought records:"
+SUMMARY_VOICE_TITLE = "Voice notes:"
+SUMMARY_NOTHING = "Nothing reported in this period."
+CHART_TRIED = "tried"
+CHART_PARTLY = "partly"
+CHART_NOT_TODAY = "not today"
+CHART_NO_ANSWER = "no answer"
+CHART_CAPTION = "{name}: each practice, day by day"
+EXPORT_CAPTION = "{name}: practices day by day (CSV)"
+
 # ---------------------------------------------------------------- general
 HELP = (
     "Here's what I can do:\n"
@@ -319,6 +380,7 @@ HELP = (
     "/timezone – change your timezone\n"
     "/pause – pause all nudges (e.g. /pause until 12 Dec); /resume to turn them on\n"
     "/quiet – quiet hours; /checkin – the evening check-in time\n"
+    "/link CODE – share with your clinician; /sharing – see or stop sharing\n"
     "/cancel – stop what we're doing\n"
     "/help – this list\n\n"
     "{crisis}"
@@ -329,6 +391,7 @@ COMMAND_MENU = (
     ("practices", "see, change, pause or remove practices"),
     ("timezone", "change your timezone"),
     ("thought", "write a thought record, by text or voice"),
+    ("sharing", "see or stop sharing with your clinician"),
     ("pause", "pause all nudges, optionally until a date"),
     ("resume", "turn nudges back on"),
     ("quiet", "see or change quiet hours"),

@@ -1,0 +1,380 @@
+"""The clinician's side: registration, invites, the client's consent, `/summary`, `/export`.
+
+Every read of a client's data by a clinician, allowed or refused, is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InputFile
+
+from bot import summary
+from bot.texts import en as t
+from handlers.common import Turn, local_today
+from handlers.practices import card
+from storage.models import (
+    Adjustment,
+    AuditEntry,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Invite,
+    JobStatus,
+    Practice,
+    Report,
+    Share,
+    ThoughtRecord,
+    TranscriptionJob,
+    User,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_CODE_FAILURES = 5
+INVITE_DAYS = 7
+DEFAULT_DAYS = 7
+
+
+async def register(turn: Turn, args: list[str]) -> None:
+    """`/clinician CODE`: the operator's code makes this Telegram user a clinician."""
+    user = await turn.user()
+    expected = turn.context.services.settings.clinician_code
+    if not expected:
+        await turn.say(t.CLINICIAN_CLOSED)
+        return
+    if user.clinician_code_failures >= MAX_CODE_FAILURES:
+        logger.warning("user %s is locked out of clinician registration", user.id)
+        await turn.say(t.CLINICIAN_TOO_MANY)
+        return
+    if not hmac.compare_digest(" ".join(args).encode(), expected.encode()):
+        user.clinician_code_failures += 1
+        logger.warning(
+            "wrong clinician code from user %s (%d)", user.id, user.clinician_code_failures
+        )
+        await turn.say(t.CLINICIAN_WRONG_CODE)
+        return
+    user.is_clinician = True
+    await turn.say(t.CLINICIAN_WELCOME)
+
+
+async def invite(turn: Turn) -> None:
+    """`/invite`: a one-time code for a client, valid for a week."""
+    user = await turn.user()
+    if not user.is_clinician:
+        await turn.say(t.CLINICIAN_ONLY)
+        return
+    code = "-".join(secrets.token_hex(2).upper() for _ in range(2))
+    expires = utcnow() + timedelta(days=INVITE_DAYS)
+    turn.session.add(Invite(code=code, clinician_id=user.id, expires_at=expires))
+    await turn.say(t.INVITE_CODE.format(code=code, until=expires.strftime("%-d %b")))
+
+
+async def _usable_invite(session: AsyncSession, code: str) -> Invite | None:
+    found = await session.get(Invite, code.strip().upper())
+    if found is None or found.used_by is not None or found.expires_at < utcnow():
+        return None
+    return found
+
+
+async def link(turn: Turn, args: list[str]) -> None:
+    """`/link CODE`: show the client exactly what would be shared, then ask."""
+    if not args:
+        await turn.say(t.LINK_USAGE)
+        return
+    found = await _usable_invite(turn.session, args[0])
+    if found is None:
+        logger.info("user %s tried an unusable invite code", turn.user_id)
+        await turn.say(t.LINK_UNKNOWN)
+        return
+    clinician = await turn.session.get(User, found.clinician_id)
+    name = clinician.first_name if clinician else "Your clinician"
+    rows = [[(t.LINK_YES, ("k", found.code, "yes")), (t.LINK_NO, ("k", found.code, "no"))]]
+    await turn.say(t.LINK_PREVIEW.format(name=name), rows)
+
+
+async def on_link_answer(turn: Turn, code: str, answer: str) -> None:
+    """`k:<code>:yes|no`: the client's consent, stored with its version and time."""
+    if answer != "yes":
+        await turn.say(t.LINK_DECLINED)
+        return
+    found = await _usable_invite(turn.session, code)
+    if found is None or found.clinician_id == turn.user_id:
+        await turn.say(t.LINK_UNKNOWN)
+        return
+    await turn.user()
+    found.used_by, found.used_at = turn.user_id, utcnow()
+    turn.session.add(
+        Share(
+            client_id=turn.user_id,
+            clinician_id=found.clinician_id,
+            consent_version=t.CONSENT_VERSION,
+        )
+    )
+    clinician = await turn.session.get(User, found.clinician_id)
+    await turn.say(t.LINKED.format(name=clinician.first_name if clinician else ""))
+
+
+async def sharing(turn: Turn) -> None:
+    """`/sharing`: whom the client shares with, when they last looked, and a stop button."""
+    shares = await _shares(turn.session, client_id=turn.user_id)
+    if not shares:
+        await turn.say(t.SHARING_NONE)
+        return
+    for share in shares:
+        clinician = await turn.session.get(User, share.clinician_id)
+        looked = await turn.session.scalar(
+            select(AuditEntry.at)
+            .where(
+                AuditEntry.actor_id == share.clinician_id,
+                AuditEntry.subject_id == turn.user_id,
+                AuditEntry.allowed.is_(True),
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        lines = [
+            t.SHARING_WITH.format(
+                name=clinician.first_name if clinician else "", since=share.started_at.date()
+            ),
+            t.SHARING_LOOKS.format(when=f"{looked:%-d %b %H:%M} UTC")
+            if looked
+            else t.SHARING_NEVER_LOOKED,
+        ]
+        await turn.say("\n".join(lines), [[(t.SHARING_STOP, ("x", share.id))]])
+
+
+async def stop_sharing(turn: Turn, share_id: str) -> None:
+    share = await turn.session.get(Share, int(share_id)) if share_id.isdigit() else None
+    if share is None or share.client_id != turn.user_id or share.stopped_at is not None:
+        await turn.say(t.STALE_BUTTON_SHORT)
+        return
+    share.stopped_at = utcnow()
+    clinician = await turn.session.get(User, share.clinician_id)
+    await turn.say(t.SHARING_STOPPED.format(name=clinician.first_name if clinician else ""))
+
+
+async def _shares(
+    session: AsyncSession, *, client_id: int | None = None, clinician_id: int | None = None
+) -> list[Share]:
+    query = select(Share).where(Share.stopped_at.is_(None)).order_by(Share.id)
+    if client_id is not None:
+        query = query.where(Share.client_id == client_id)
+    if clinician_id is not None:
+        query = query.where(Share.clinician_id == clinician_id)
+    return list((await session.scalars(query)).all())
+
+
+def _audit(turn: Turn, subject_id: int | None, action: str, allowed: bool = True) -> None:
+    turn.session.add(
+        AuditEntry(actor_id=turn.user_id, subject_id=subject_id, action=action, allowed=allowed)
+    )
+    if not allowed:
+        logger.warning("refused %s by user %s on client %s", action, turn.user_id, subject_id)
+
+
+async def gather(
+    session: AsyncSession, client: User, since: date, until: date
+) -> summary.ClientFacts:
+    """Collect what the clinician may see about one client in [since, until] (local dates)."""
+    length = (until - since).days + 1
+    before = since - timedelta(days=length)
+    practices = (
+        await session.scalars(
+            select(Practice).where(Practice.user_id == client.id).order_by(Practice.id)
+        )
+    ).all()
+    facts = []
+    for practice in practices:
+        reports = (
+            await session.scalars(
+                select(Report)
+                .where(
+                    Report.practice_id == practice.id,
+                    Report.local_date >= before,
+                    Report.local_date <= until,
+                )
+                .order_by(Report.id)
+            )
+        ).all()
+        nudged = (
+            await session.scalars(
+                select(Delivery.local_date).where(
+                    Delivery.practice_id == practice.id,
+                    Delivery.kind == DeliveryKind.NUDGE,
+                    Delivery.status == DeliveryStatus.SENT,
+                    Delivery.local_date >= since,
+                    Delivery.local_date <= until,
+                )
+            )
+        ).all()
+        changes = (
+            await session.scalars(
+                select(Adjustment)
+                .where(
+                    Adjustment.practice_id == practice.id,
+                    Adjustment.created_at >= datetime.combine(since, time(0), tzinfo=UTC),
+                )
+                .order_by(Adjustment.id)
+            )
+        ).all()
+        current = [r for r in reports if r.local_date >= since]
+        fact = summary.PracticeFacts(
+            card=card(practice),
+            talk_over=practice.talk_over,
+            planned=len(nudged),
+            counts=Counter(r.outcome.value for r in current),
+            previous=Counter(r.outcome.value for r in reports if r.local_date < since),
+            obstacles=Counter(r.obstacle.value for r in current if r.obstacle),
+            adjustments=[_describe_change(c) for c in changes],
+            reflections=[r.reflection for r in current if r.reflection]
+            + [r.obstacle_note for r in current if r.obstacle_note],
+        )
+        reported_days = {r.local_date for r in current}
+        fact.days = [summary.DayMark(r.local_date, r.outcome.value) for r in current] + [
+            summary.DayMark(day, None) for day in set(nudged) - reported_days
+        ]
+        facts.append(fact)
+    start = datetime.combine(since, time(0), tzinfo=UTC)
+    records = (
+        await session.scalars(
+            select(ThoughtRecord)
+            .where(ThoughtRecord.user_id == client.id, ThoughtRecord.created_at >= start)
+            .order_by(ThoughtRecord.id)
+        )
+    ).all()
+    notes = (
+        await session.scalars(
+            select(TranscriptionJob).where(
+                TranscriptionJob.user_id == client.id,
+                TranscriptionJob.status == JobStatus.DONE,
+                TranscriptionJob.created_at >= start,
+            )
+        )
+    ).all()
+    last = await session.scalar(
+        select(Report.local_date)
+        .join(Practice, Practice.id == Report.practice_id)
+        .where(Practice.user_id == client.id)
+        .order_by(Report.local_date.desc())
+        .limit(1)
+    )
+    return summary.ClientFacts(
+        name=client.first_name,
+        since=since,
+        until=until,
+        practices=facts,
+        thought_records=[
+            t.thought_card(
+                situation=r.situation,
+                thought=r.thought,
+                belief_before=r.belief_before,
+                feeling=r.feeling,
+                intensity_before=r.intensity_before,
+                trap=r.trap,
+                balanced=r.balanced,
+                belief_after=r.belief_after,
+                intensity_after=r.intensity_after,
+            )
+            for r in records
+        ],
+        voice_notes=[n.words for n in notes if n.words],
+        last_report=last,
+    )
+
+
+def _describe_change(change: Adjustment) -> str:
+    reason = t.OBSTACLES.get(change.reason or "", change.reason or "")
+    return f"{change.field}: {change.before} → {change.after} ({reason.lower()})"
+
+
+async def _clients(turn: Turn) -> list[User]:
+    shares = await _shares(turn.session, clinician_id=turn.user_id)
+    clients = [await turn.session.get(User, s.client_id) for s in shares]
+    return [c for c in clients if c is not None]
+
+
+async def show_summary(turn: Turn, args: list[str]) -> None:
+    """`/summary` lists clients by need; `/summary NAME_OR_NUMBER [days]` shows one."""
+    user = await turn.user()
+    if not user.is_clinician:
+        _audit(turn, None, "summary", allowed=False)
+        await turn.say(t.CLINICIAN_ONLY)
+        return
+    clients = await _clients(turn)
+    today = local_today(user)
+    since = today - timedelta(days=DEFAULT_DAYS - 1)
+    if not args:
+        if not clients:
+            await turn.say(t.SUMMARY_NO_CLIENTS)
+            return
+        facts = [await gather(turn.session, c, since, today) for c in clients]
+        # Numbers follow sharing order, so "/summary 2" always means the same client.
+        numbered = list(enumerate(zip(clients, facts, strict=True), 1))
+        numbered.sort(key=lambda item: -summary.attention(item[1][1], today))
+        lines = [t.SUMMARY_HEADER]
+        for number, (client, fact) in numbered:
+            _audit(turn, client.id, "summary_overview")
+            lines.append(summary.overview_line(number, fact, today))
+        await turn.say("\n".join(lines))
+        return
+    client = _pick(clients, args[0])
+    if client is None:
+        _audit(turn, None, "summary", allowed=False)
+        await turn.say(t.SUMMARY_UNKNOWN_CLIENT)
+        return
+    shares = await _shares(turn.session, clinician_id=turn.user_id)
+    share = next(s for s in shares if s.client_id == client.id)
+    days = int(args[1]) if len(args) > 1 and args[1].isdigit() else None
+    if days:
+        since = today - timedelta(days=max(1, min(days, 90)) - 1)
+    elif share.last_summary_at:
+        since = min(share.last_summary_at.date(), today)
+    fact = await gather(turn.session, client, since, today)
+    _audit(turn, client.id, "summary")
+    share.last_summary_at = utcnow()
+    for part in summary.split_message(summary.render(fact)):
+        await turn.say(part)
+    chat = turn.update.effective_chat
+    assert chat is not None
+    await turn.context.bot.send_photo(
+        chat.id,
+        InputFile(summary.chart(fact), filename="summary.png"),
+        caption=t.CHART_CAPTION.format(name=client.first_name),
+    )
+
+
+async def export(turn: Turn, args: list[str]) -> None:
+    """`/export NAME_OR_NUMBER`: the same data as a CSV file."""
+    user = await turn.user()
+    clients = await _clients(turn) if user.is_clinician else []
+    client = _pick(clients, args[0]) if args else None
+    if client is None:
+        _audit(turn, None, "export", allowed=False)
+        await turn.say(t.SUMMARY_UNKNOWN_CLIENT if user.is_clinician else t.CLINICIAN_ONLY)
+        return
+    today = local_today(user)
+    fact = await gather(turn.session, client, today - timedelta(days=89), today)
+    _audit(turn, client.id, "export")
+    chat = turn.update.effective_chat
+    assert chat is not None
+    await turn.context.bot.send_document(
+        chat.id,
+        InputFile(summary.to_csv(fact), filename=f"between-{client.id}.csv"),
+        caption=t.EXPORT_CAPTION.format(name=client.first_name),
+    )
+
+
+def _pick(clients: list[User], key: str) -> User | None:
+    """A client by their number in /summary (sharing order) or by first name."""
+    if key.isdigit() and 1 <= int(key) <= len(clients):
+        return clients[int(key) - 1]
+    matches = [c for c in clients if c.first_name.lower() == key.lower()]
+    return matches[0] if len(matches) == 1 else None

@@ -1,0 +1,131 @@
+"""The clinician's side end to end: registration, invite, consent, summary, export, refusals."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from bot.texts import en as t
+from storage.models import AuditEntry, User
+from tests.conftest import CLINICIAN_CODE, Harness
+from tests.test_practice_flows import saved_practice
+
+DOCTOR, SAM, ALEX = 6001, 6002, 6003
+
+
+async def audit(harness: Harness) -> list[tuple[int, int | None, str, bool]]:
+    async with harness.db.session() as session:
+        rows = (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
+    return [(r.actor_id, r.subject_id, r.action, r.allowed) for r in rows]
+
+
+async def become_clinician(harness: Harness, user_id: int) -> None:
+    await harness.send(user_id, "/start")
+    assert await harness.send(user_id, f"/clinician {CLINICIAN_CODE}") == [t.CLINICIAN_WELCOME]
+
+
+async def link_client(harness: Harness, client: int) -> None:
+    [code_message] = await harness.send(DOCTOR, "/invite")
+    code = code_message.split("code to your client: ")[1].split("\n")[0]
+    [preview] = await harness.send(client, f"/link {code}")
+    assert preview.startswith("Sam would see, from today on:")
+    assert await harness.press(client, "Yes, share") == [t.LINKED.format(name="Sam")]
+
+
+async def report(harness: Harness, client: int, outcome: str, obstacle: str | None = None) -> None:
+    await harness.send(client, "/done")
+    await harness.press(client, outcome)
+    if obstacle:
+        await harness.press(client, obstacle)
+        await harness.press(client, "Keep it")
+    else:
+        await harness.press(client, "Skip")
+
+
+async def test_wrong_clinician_codes_are_limited(harness: Harness) -> None:
+    await harness.send(DOCTOR, "/start")
+    for _ in range(5):
+        assert await harness.send(DOCTOR, "/clinician guess") == [t.CLINICIAN_WRONG_CODE]
+    assert await harness.send(DOCTOR, f"/clinician {CLINICIAN_CODE}") == [t.CLINICIAN_TOO_MANY]
+    async with harness.db.session() as session:
+        user = await session.get(User, DOCTOR)
+    assert user is not None and not user.is_clinician
+
+
+async def test_summary_counts_match_what_the_client_reported(harness: Harness) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+    await report(harness, SAM, "Did it")
+    await report(harness, SAM, "Partly")
+    await report(harness, SAM, "Not today", "Too big")
+
+    [overview] = await harness.send(DOCTOR, "/summary")
+    assert overview.splitlines()[0] == t.SUMMARY_HEADER
+    assert overview.splitlines()[1].startswith("1. Sam: 2 tries, 1 not today; last report 0 days")
+
+    replies = await harness.send(DOCTOR, "/summary 1")
+    detail = "\n".join(replies[:-1])
+    assert "Every day around 21:00, before bed: read 10 minutes" in detail
+    assert "Tried 1, partly 1, not today 1" in detail
+    assert "too big or too long × 1" in detail
+    chart = harness.fake.last(DOCTOR)
+    assert "photo" in chart and chart["_uploaded"].startswith(b"\x89PNG")
+
+    assert (DOCTOR, SAM, "summary", True) in await audit(harness)
+    [sharing] = await harness.send(SAM, "/sharing")
+    assert sharing.startswith("You share with Sam since") and "Last looked:" in sharing
+
+
+async def test_export_sends_a_csv_of_the_same_data(harness: Harness) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+    await report(harness, SAM, "Did it")
+
+    await harness.send(DOCTOR, "/export Sam")
+
+    document = harness.fake.last(DOCTOR)
+    rows = list(csv.reader(io.StringIO(document["_uploaded"].decode())))
+    assert rows[0] == ["client", "practice", "date", "outcome", "talk_over"]
+    assert [row[3] for row in rows[1:]] == ["did"]
+    assert (DOCTOR, SAM, "export", True) in await audit(harness)
+
+
+async def test_after_the_client_stops_sharing_the_clinician_sees_nothing(
+    harness: Harness,
+) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+
+    await harness.send(SAM, "/sharing")
+    assert await harness.press(SAM, "Stop sharing") == [t.SHARING_STOPPED.format(name="Sam")]
+
+    assert await harness.send(DOCTOR, "/summary") == [t.SUMMARY_NO_CLIENTS]
+    assert await harness.send(DOCTOR, "/summary 1") == [t.SUMMARY_UNKNOWN_CLIENT]
+    assert await harness.send(DOCTOR, "/export 1") == [t.SUMMARY_UNKNOWN_CLIENT]
+    assert (DOCTOR, None, "summary", False) in await audit(harness)
+
+
+async def test_clients_and_unlinked_clinicians_are_refused(harness: Harness) -> None:
+    await saved_practice(harness, ALEX)
+    assert await harness.send(ALEX, "/summary") == [t.CLINICIAN_ONLY]
+    assert await harness.send(ALEX, "/export 1") == [t.CLINICIAN_ONLY]
+    await become_clinician(harness, DOCTOR)
+    assert await harness.send(DOCTOR, "/summary Alex") == [t.SUMMARY_UNKNOWN_CLIENT]
+    refused = [row for row in await audit(harness) if not row[3]]
+    assert len(refused) == 3
+
+
+async def test_an_invite_works_once(harness: Harness) -> None:
+    await become_clinician(harness, DOCTOR)
+    [code_message] = await harness.send(DOCTOR, "/invite")
+    code = code_message.split("code to your client: ")[1].split("\n")[0]
+    await saved_practice(harness, SAM)
+    await harness.send(SAM, f"/link {code}")
+    await harness.press(SAM, "Yes, share")
+    await saved_practice(harness, ALEX)
+    assert await harness.send(ALEX, f"/link {code}") == [t.LINK_UNKNOWN]
