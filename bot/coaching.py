@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.texts import en as t
 from storage.models import Obstacle, Outcome
 
 CONFIDENT_ENOUGH = 7
@@ -56,12 +57,12 @@ def suggest_smaller(step: str) -> str:
                 unit = unit[:-1]
             replacement = f"{smaller}{match.group(2)}{unit}"
             return step[: match.start()] + replacement + step[match.end() :]
-    return f"just the first step of it: {step}"
+    return t.SMALLER_FIRST_STEP.format(step=step)
 
 
 def lower_the_bar(step: str) -> str:
     """Propose the same step with permission to do it imperfectly."""
-    return f"{step}, any way at all (a rough try counts)"
+    return t.LOWER_BAR.format(step=step)
 
 
 def proposal_for(obstacle: Obstacle, step: str) -> str:

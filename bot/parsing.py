@@ -158,7 +158,7 @@ def parse_until(text: str, today: date) -> date | None:
 
 def parse_rating(text: str, low: int, high: int) -> int | None:
     """Read a whole number in [low, high] from text like "7", "7/10" or "about 70%"."""
-    match = re.search(r"\d{1,3}", text)
+    match = re.search(r"\d+", text)
     if not match:
         return None
     value = int(match.group())

@@ -73,13 +73,13 @@ class Turn:
         return await self.context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
-def short_answer(text: str) -> tuple[str | None, str | None]:
-    """Return (answer, None) for a usable short answer, or (None, a kind explanation)."""
+def short_answer(text: str, limit: int = MAX_SHORT_ANSWER) -> tuple[str | None, str | None]:
+    """Return (answer, None) for a usable answer, or (None, a kind explanation)."""
     cleaned = text.strip()
     if not cleaned:
         return None, t.EMPTY_ANSWER
-    if len(cleaned) > MAX_SHORT_ANSWER:
-        return None, t.TOO_LONG.format(limit=f"{MAX_SHORT_ANSWER:,}")
+    if len(cleaned) > limit:
+        return None, t.TOO_LONG.format(limit=f"{limit:,}")
     return cleaned, None
 
 

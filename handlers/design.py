@@ -54,6 +54,8 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         if value in EDITABLE:
             data["editing"] = True
             await _go(turn, data, value)
+        else:
+            await _ask_which_field(turn)
     else:
         await _on_field(turn, data, step, value, pressed)
 

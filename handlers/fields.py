@@ -31,9 +31,10 @@ def question(field: str) -> tuple[str, list[list[Button]]]:
     return {"goal": t.ASK_GOAL, "step": t.ASK_STEP, "time": t.ASK_TIME}[field], []
 
 
-async def ask(turn: Turn, field: str) -> None:
+async def ask(turn: Turn, field: str, wording: str | None = None) -> None:
+    """Ask for a field, in other words when the situation calls for it (e.g. a step up)."""
     text, rows = question(field)
-    await turn.say(text, rows)
+    await turn.say(wording or text, rows)
 
 
 def from_text(field: str, text: str) -> tuple[Any, str | None]:

@@ -44,8 +44,8 @@ async def snooze(turn: Turn, delivery_id: str, option: str) -> None:
     user = await turn.user()
     zone = user.timezone or "UTC"
     due = snooze_until(option, utcnow(), zone)
-    skip = user.quiet_mode == QuietMode.SKIP
-    due = fit_quiet_hours(due, zone, user.quiet_start, user.quiet_end, skip=skip) or due
+    # A snooze the client asked for is moved out of quiet hours, never dropped.
+    due = fit_quiet_hours(due, zone, user.quiet_start, user.quiet_end, skip=False) or due
     key = f"snooze:{original.id}"
     dialect = turn.session.get_bind().dialect.name
     row = {

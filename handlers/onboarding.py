@@ -21,9 +21,9 @@ def crisis_text(turn: Turn) -> str:
 async def start(turn: Turn) -> None:
     user = await turn.user()
     if user.consent_version:
-        await turn.say(t.WELCOME_BACK.format(name=user.first_name or "there"))
+        await turn.say(t.WELCOME_BACK.format(name=user.first_name or t.NO_NAME))
         return
-    await turn.say(t.WELCOME.format(name=user.first_name or "there"))
+    await turn.say(t.WELCOME.format(name=user.first_name or t.NO_NAME))
     await turn.say(t.WHAT_I_DO)
     await turn.say(t.NOT_A_CRISIS_SERVICE.format(crisis=crisis_text(turn)))
     await repo.set_conversation(turn.session, turn.user_id, FLOW, "consent", {})

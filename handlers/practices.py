@@ -88,12 +88,14 @@ async def on_button(turn: Turn, practice_id: str, action: str) -> None:
         await turn.say(t.NOTHING_CHANGED)
 
 
-async def start_change(turn: Turn, practice: Practice, field: str, reason: str) -> None:
+async def start_change(
+    turn: Turn, practice: Practice, field: str, reason: str, question: str | None = None
+) -> None:
     """Ask for a new value of one field of an existing practice (from edits and adjustments)."""
     await repo.set_conversation(
         turn.session, turn.user_id, FLOW, field, {"practice_id": practice.id, "reason": reason}
     )
-    await fields.ask(turn, field)
+    await fields.ask(turn, field, question)
 
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:
@@ -117,6 +119,8 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
     if step == "edit_field":
         if value in repo.EDITABLE:
             await start_change(turn, practice, value, data.get("reason", "edit"))
+        else:
+            await turn.say(t.EDIT_WHICH, design.field_rows())
         return
     if step == "days_pick":
         parsed = await fields.toggle_day(turn, FLOW, data, value)

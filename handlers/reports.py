@@ -118,8 +118,8 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
     elif step == "adjust":
         await _on_option(turn, practice, data, value, pressed)
     elif step == "step_up":
-        if value == "yes":
-            await practices.start_change(turn, practice, "step", "step_up")
+        if value.strip().lower() in ("yes", "y", t.STEP_UP_YES.lower()):
+            await practices.start_change(turn, practice, "step", "step_up", t.ASK_STEP_UP)
         else:
             await _keep(turn)
 
@@ -204,8 +204,10 @@ async def _on_option(
     user = await turn.user()
     zone = user.timezone or "UTC"
     if value in ("anchor", "time", "days", "own_smaller"):
-        field = "step" if value == "own_smaller" else value
-        await practices.start_change(turn, practice, field, reason)
+        if value == "own_smaller":
+            await practices.start_change(turn, practice, "step", reason, t.ASK_OWN_SMALLER)
+        else:
+            await practices.start_change(turn, practice, value, reason)
     elif value == "smaller":
         data["options"] = ["use_proposal", "own_smaller", "keep"]
         data["offer"] = t.PROPOSE_SMALLER.format(proposal=data["proposal"])

@@ -24,6 +24,7 @@ STEPS: dict[str, tuple[str, bool]] = {
     "intensity_after": (t.ASK_INTENSITY_AFTER, True),
 }
 ORDER = list(STEPS)
+MAX_RECORD_ANSWER = 4000  # a thought record step may be a whole transcribed voice note
 
 
 async def start(turn: Turn) -> None:
@@ -35,7 +36,7 @@ async def start(turn: Turn) -> None:
 async def prompt(turn: Turn, conversation: Conversation) -> None:
     step = conversation.step
     if step == "trap":
-        traps = "\n".join(f"• {label}: {why}" for label, why in t.TRAPS.values())
+        traps = "\n".join(t.TRAP_LINE.format(label=a, why=b) for a, b in t.TRAPS.values())
         rows = one_per_row([(label, ("a", "trap", key)) for key, (label, _) in t.TRAPS.items()])
         await turn.say(t.ASK_TRAP.format(traps=traps), rows)
         return
@@ -57,7 +58,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
             return
         data[step] = rating
     else:
-        words, problem = short_answer(value)
+        words, problem = short_answer(value, MAX_RECORD_ANSWER)
         if words is None:
             await turn.say(problem or t.EMPTY_ANSWER)
             return

@@ -45,6 +45,7 @@ async def receive(turn: Turn) -> None:
     job = TranscriptionJob(
         user_id=turn.user_id,
         source_message_id=message.message_id,
+        file_id=file_id,
         declared_seconds=seconds,
         flow=conversation.flow if conversation else None,
         step=conversation.step if conversation else None,

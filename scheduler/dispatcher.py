@@ -187,7 +187,11 @@ class Dispatcher:
                     chats.add(user.id)
                     outgoing.append(self._compose(delivery, practice))
         # All queue at the rate limiter at once, in order, so they leave it oldest first.
-        await asyncio.gather(*(self._send(item) for item in outgoing))
+        results = await asyncio.gather(
+            *(self._send(item) for item in outgoing), return_exceptions=True
+        )
+        for error in (r for r in results if isinstance(r, BaseException)):
+            logger.error("a delivery could not be recorded: %s", type(error).__name__)
         return deferred > 0 or len(rows) == self._batch
 
     async def _reason_not_to_send(
@@ -206,7 +210,7 @@ class Dispatcher:
             return "inactive"
         if is_paused(user, delivery.local_date):
             return "paused"
-        if delivery.kind == DeliveryKind.CHECKIN:
+        if delivery.kind in (DeliveryKind.CHECKIN, DeliveryKind.SNOOZE):
             reported = await session.scalar(
                 select(
                     exists().where(

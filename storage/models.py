@@ -228,6 +228,7 @@ class TranscriptionJob(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     source_message_id: Mapped[int] = mapped_column(BigInteger)
+    file_id: Mapped[str | None] = mapped_column(String(256))
     audio_path: Mapped[str | None] = mapped_column(String(512))
     declared_seconds: Mapped[int | None] = mapped_column(Integer)
     flow: Mapped[str | None] = mapped_column(String(32))

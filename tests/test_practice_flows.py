@@ -374,7 +374,7 @@ async def test_five_easy_successes_bring_an_offer_to_step_up(harness: Harness) -
     await harness.press(SAM, "Did it")
 
     assert await harness.press(SAM, "Skip") == [t.STEP_UP_OFFER.format(count=5)]
-    assert await harness.press(SAM, "a little bigger") == [t.ASK_STEP]
+    assert await harness.press(SAM, "a little bigger") == [t.ASK_STEP_UP]
     await harness.send(SAM, "read 15 minutes")
     [practice] = await practices_of(harness, SAM)
     assert practice.step == "read 15 minutes"

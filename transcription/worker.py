@@ -17,10 +17,11 @@ from pathlib import Path
 
 from sqlalchemy import and_, or_, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
+from bot.summary import split_message
 from bot.texts import en as t
 from storage.db import Database
 from storage.models import JobStatus, TranscriptionJob, utcnow
@@ -115,8 +116,21 @@ class TranscriptionWorker:
             logger.info("worker %s claimed job %s (attempt %s)", self.name, job.id, job.attempts)
             return job
 
-    async def _transcribe(self, job: TranscriptionJob) -> None:
+    async def _audio(self, job: TranscriptionJob) -> Path:
+        """The job's audio; a worker on another machine fetches it again from Telegram."""
         path = Path(job.audio_path or "")
+        if path.is_file() or not job.file_id:
+            return path
+        path = self._settings.audio_dir / f"job-{job.id}.audio"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await (await self._bot.get_file(job.file_id)).download_to_drive(path)
+        except TelegramError as error:
+            logger.warning("could not fetch audio for job %s: %s", job.id, type(error).__name__)
+        return path
+
+    async def _transcribe(self, job: TranscriptionJob) -> None:
+        path = await self._audio(job)
         try:
             transcript = await asyncio.to_thread(
                 self._model().transcribe, path, max_seconds=self._settings.max_voice_seconds
@@ -134,13 +148,22 @@ class TranscriptionWorker:
 
     async def _reply(self, job: TranscriptionJob) -> None:
         text, markup = self._compose(job)
+        parts = split_message(text)
         try:
+            for part in parts[:-1]:
+                await self._bot.send_message(job.user_id, part)
             message = await self._bot.send_message(
-                job.user_id, text, reply_markup=markup, reply_to_message_id=job.source_message_id
+                job.user_id,
+                parts[-1],
+                reply_markup=markup,
+                reply_to_message_id=job.source_message_id,
+                allow_sending_without_reply=True,  # the client may have deleted the note
             )
             job.reply_message_id = message.message_id
         except Forbidden:
             logger.info("user %s blocked the bot before their transcript was sent", job.user_id)
+        except BadRequest as error:  # retrying would not help; the transcript stays stored
+            logger.warning("reply for job %s refused: %s", job.id, error.message)
         except TelegramError as error:
             logger.warning("reply for job %s not sent yet: %s", job.id, type(error).__name__)
             return  # the job is claimed again once its lease runs out

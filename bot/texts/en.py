@@ -184,6 +184,10 @@ OPTION_LABELS = {
     "talk_over": "Talk it over with my clinician",
     "use_proposal": "Use that",
 }
+SMALLER_FIRST_STEP = "just the first step of it: {step}"
+LOWER_BAR = "{step}, any way at all (a rough try counts)"
+NO_NAME = "there"
+TRAP_LINE = "• {label}: {why}"
 ASK_OWN_SMALLER = "What smaller version would feel easy? Write it in your words."
 PROPOSE_SMALLER = 'How about: "{proposal}"? Use it, or write your own.'
 MARKED_TALK_OVER = "Marked to talk over with your clinician. It stays as it is until then."

@@ -61,6 +61,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_shares_client_id"), ["client_id"], unique=False)
         batch_op.create_index("ix_shares_pair", ["clinician_id", "client_id"], unique=False)
 
+    with op.batch_alter_table("transcription_jobs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("file_id", sa.String(length=256), nullable=True))
+
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("is_clinician", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -74,6 +77,9 @@ def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("clinician_code_failures")
         batch_op.drop_column("is_clinician")
+
+    with op.batch_alter_table("transcription_jobs", schema=None) as batch_op:
+        batch_op.drop_column("file_id")
 
     with op.batch_alter_table("shares", schema=None) as batch_op:
         batch_op.drop_index("ix_shares_pair")
