@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -15,7 +16,7 @@ from bot.context import BetweenContext
 from bot.texts import en as t
 from scheduler.cues import local_now
 from storage import repo
-from storage.models import User, utcnow
+from storage.models import Conversation, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class Turn:
 
     update: Update
     context: BetweenContext
+    version: int | None = None  # of the conversation step this turn is asking about
 
     @property
     def user_id(self) -> int:
@@ -45,14 +47,27 @@ class Turn:
         assert tg_user is not None
         return await repo.ensure_user(self.session, tg_user.id, tg_user.first_name or "")
 
+    async def set_conversation(self, flow: str, step: str, data: dict[str, Any]) -> Conversation:
+        """Move the client to a step; answer buttons made from now on belong to it."""
+        conversation = await repo.set_conversation(self.session, self.user_id, flow, step, data)
+        self.version = conversation.data["_v"]
+        return conversation
+
     def keyboard(self, rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
-        """Build an inline keyboard whose callback data is signed for this client."""
+        """Build an inline keyboard whose callback data is signed for this client.
+
+        Answer buttons (`a:<step>:<value>`) also carry the conversation's version, so one
+        pressed under an older question is recognised as stale.
+        """
+
+        def data(parts: Sequence[object]) -> str:
+            if parts and parts[0] == "a" and self.version is not None:
+                parts = [*parts, self.version]
+            return self.context.pack(*parts)
+
         return InlineKeyboardMarkup(
             [
-                [
-                    InlineKeyboardButton(label, callback_data=self.context.pack(*parts))
-                    for label, parts in row
-                ]
+                [InlineKeyboardButton(label, callback_data=data(parts)) for label, parts in row]
                 for row in rows
             ]
         )

@@ -18,7 +18,7 @@ EDITABLE = tuple(repo.EDITABLE)
 
 
 async def start(turn: Turn) -> None:
-    await repo.set_conversation(turn.session, turn.user_id, FLOW, "goal", {})
+    await turn.set_conversation(FLOW, "goal", {})
     await fields.ask(turn, "goal")
 
 
@@ -61,7 +61,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
 
 
 async def _go(turn: Turn, data: dict[str, Any], step: str) -> None:
-    conversation = await repo.set_conversation(turn.session, turn.user_id, FLOW, step, data)
+    conversation = await turn.set_conversation(FLOW, step, data)
     await prompt(turn, conversation)
 
 

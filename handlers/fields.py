@@ -8,7 +8,6 @@ from typing import Any
 from bot.parsing import EVERY_DAY, WEEKDAYS, WEEKDAYS_ONLY, normalise_days, parse_days, parse_time
 from bot.texts import en as t
 from handlers.common import Button, Turn, short_answer
-from storage import repo
 
 OPTIONAL = {"if_then", "reward"}
 CHOOSE_DAYS = "choose"
@@ -101,7 +100,7 @@ async def toggle_day(turn: Turn, flow: str, data: dict[str, Any], value: str) ->
             await turn.say(problem)
         return days
     data["picked"] = [d for d in picked if d != value] if value in picked else [*picked, value]
-    await repo.set_conversation(turn.session, turn.user_id, flow, "days_pick", data)
+    await turn.set_conversation(flow, "days_pick", data)
     query = turn.update.callback_query
     if query and query.message:
         await query.edit_message_reply_markup(turn.keyboard(day_picker(data["picked"])))

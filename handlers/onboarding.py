@@ -26,12 +26,12 @@ async def start(turn: Turn) -> None:
     await turn.say(t.WELCOME.format(name=user.first_name or t.NO_NAME))
     await turn.say(t.WHAT_I_DO)
     await turn.say(t.NOT_A_CRISIS_SERVICE.format(crisis=crisis_text(turn)))
-    await repo.set_conversation(turn.session, turn.user_id, FLOW, "consent", {})
+    await turn.set_conversation(FLOW, "consent", {})
     await turn.say(t.PRIVACY, _consent_rows())
 
 
 async def change_timezone(turn: Turn) -> None:
-    await repo.set_conversation(turn.session, turn.user_id, FLOW, "timezone", {})
+    await turn.set_conversation(FLOW, "timezone", {})
     await turn.say(t.ASK_TIMEZONE)
 
 
@@ -54,7 +54,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         if pressed and value == "yes":
             await _save_zone(turn, data["zone"])
         elif pressed:
-            await repo.set_conversation(turn.session, turn.user_id, FLOW, "timezone", data)
+            await turn.set_conversation(FLOW, "timezone", data)
             await turn.say(t.ASK_TIMEZONE)
         else:
             await _on_zone(turn, data, value)
@@ -64,7 +64,7 @@ async def _on_consent(turn: Turn, value: str) -> None:
     if value == "yes":
         user = await turn.user()
         user.consent_version, user.consent_at = t.CONSENT_VERSION, utcnow()
-        await repo.set_conversation(turn.session, turn.user_id, FLOW, "timezone", {})
+        await turn.set_conversation(FLOW, "timezone", {})
         await turn.say(t.ASK_TIMEZONE)
     elif value == "no":
         await repo.clear_conversation(turn.session, turn.user_id)
@@ -80,7 +80,7 @@ async def _on_zone(turn: Turn, data: dict[str, Any], value: str) -> None:
         await turn.say(problem or t.TIMEZONE_UNKNOWN)
         return
     data["zone"] = zone
-    await repo.set_conversation(turn.session, turn.user_id, FLOW, "timezone_confirm", data)
+    await turn.set_conversation(FLOW, "timezone_confirm", data)
     await _confirm_zone(turn, zone)
 
 

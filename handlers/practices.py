@@ -55,9 +55,7 @@ async def on_button(turn: Turn, practice_id: str, action: str) -> None:
     user = await turn.user()
     zone = user.timezone or "UTC"
     if action == "edit":
-        await repo.set_conversation(
-            turn.session, turn.user_id, FLOW, "edit_field", {"practice_id": practice.id}
-        )
+        await turn.set_conversation(FLOW, "edit_field", {"practice_id": practice.id})
         await turn.say(t.EDIT_WHICH, design.field_rows())
     elif action == "pause":
         repo.set_status(
@@ -92,9 +90,7 @@ async def start_change(
     turn: Turn, practice: Practice, field: str, reason: str, question: str | None = None
 ) -> None:
     """Ask for a new value of one field of an existing practice (from edits and adjustments)."""
-    await repo.set_conversation(
-        turn.session, turn.user_id, FLOW, field, {"practice_id": practice.id, "reason": reason}
-    )
+    await turn.set_conversation(FLOW, field, {"practice_id": practice.id, "reason": reason})
     await fields.ask(turn, field, question)
 
 
@@ -131,7 +127,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         parsed = fields.from_button(step, value)
         if parsed == fields.CHOOSE_DAYS:
             data["picked"] = []
-            await repo.set_conversation(turn.session, turn.user_id, FLOW, "days_pick", data)
+            await turn.set_conversation(FLOW, "days_pick", data)
             await turn.say(t.DAYS_PICK, fields.day_picker([]))
             return
         if parsed is None:

@@ -71,13 +71,13 @@ async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
         text = t.ACK_NOT_TODAY
         if practice.if_then:
             text += "\n\n" + t.YOUR_PLAN.format(if_then=practice.if_then)
-        await repo.set_conversation(turn.session, turn.user_id, FLOW, "obstacle", data)
+        await turn.set_conversation(FLOW, "obstacle", data)
         await turn.say(text, _obstacle_rows())
         return
     await turn.say(t.ACK_DID if outcome == Outcome.DID else t.ACK_PARTLY)
     if practice.reward:
         await turn.say(t.REWARD_NOW.format(reward=practice.reward))
-    await repo.set_conversation(turn.session, turn.user_id, FLOW, "reflection", data)
+    await turn.set_conversation(FLOW, "reflection", data)
     await turn.say(t.ASK_REFLECTION, [[(t.SKIP, ("a", "reflection", "skip"))]])
 
 
@@ -141,7 +141,7 @@ async def _on_reflection(
     if report.outcome == Outcome.DID and coaching.ready_to_step_up(history):
         offer = t.STEP_UP_OFFER.format(count=coaching.success_run(history))
         data = {"practice_id": practice.id, "report_id": report.id, "offer": offer}
-        await repo.set_conversation(turn.session, turn.user_id, FLOW, "step_up", data)
+        await turn.set_conversation(FLOW, "step_up", data)
         await turn.say(offer, _step_up_rows())
         return
     await repo.clear_conversation(turn.session, turn.user_id)
@@ -170,7 +170,7 @@ async def _on_obstacle(
         return
     report.obstacle = obstacle
     if obstacle == Obstacle.OTHER:
-        await repo.set_conversation(turn.session, turn.user_id, FLOW, "other", data)
+        await turn.set_conversation(FLOW, "other", data)
         await turn.say(t.ASK_OTHER_OBSTACLE)
         return
     await _offer(turn, practice, data, obstacle)
@@ -190,7 +190,7 @@ async def _offer(turn: Turn, practice: Practice, data: dict[str, Any], obstacle:
         options = coaching.ADJUSTMENTS[obstacle]
         offer = t.OFFER_FOR[obstacle.value].format(proposal=proposal)
     data.update(obstacle=obstacle.value, proposal=proposal, options=list(options), offer=offer)
-    await repo.set_conversation(turn.session, turn.user_id, FLOW, "adjust", data)
+    await turn.set_conversation(FLOW, "adjust", data)
     await turn.say(offer, _option_rows(options))
 
 
@@ -211,7 +211,7 @@ async def _on_option(
     elif value == "smaller":
         data["options"] = ["use_proposal", "own_smaller", "keep"]
         data["offer"] = t.PROPOSE_SMALLER.format(proposal=data["proposal"])
-        await repo.set_conversation(turn.session, turn.user_id, FLOW, "adjust", data)
+        await turn.set_conversation(FLOW, "adjust", data)
         await turn.say(data["offer"], _option_rows(data["options"]))
     elif value in ("use_proposal", "lower_bar"):
         repo.change_practice(

@@ -14,7 +14,7 @@ from bot.texts import en as t
 from handlers import clinician, design, nudges, onboarding, practices, reports, thought, voice
 from handlers.common import Turn
 from storage import repo
-from storage.models import User
+from storage.models import Conversation, User
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,13 @@ logger = logging.getLogger(__name__)
 FLOWS: dict[str, ModuleType] = {
     module.FLOW: module for module in (onboarding, design, practices, reports, thought)
 }
+
+
+async def _conversation(turn: Turn) -> Conversation | None:
+    """Load where the client is; buttons made while answering belong to that step."""
+    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    turn.version = conversation.data.get("_v") if conversation else None
+    return conversation
 
 
 async def seen(update: Update, context: BetweenContext) -> None:
@@ -49,7 +56,7 @@ async def _ready(turn: Turn) -> bool:
 async def start(update: Update, context: BetweenContext) -> None:
     """Welcome a new client, or greet a returning one and show where they are."""
     turn = Turn(update, context)
-    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    conversation = await _conversation(turn)
     if conversation and conversation.flow != onboarding.FLOW:
         await turn.say(t.RESUMING)
         await FLOWS[conversation.flow].prompt(turn, conversation)
@@ -172,7 +179,7 @@ async def text(update: Update, context: BetweenContext) -> None:
         turn, message.reply_to_message, message.text or ""
     ):
         return
-    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    conversation = await _conversation(turn)
     if conversation is None:
         await turn.say(t.FALLBACK)
         return
@@ -185,7 +192,7 @@ async def other_message(update: Update, context: BetweenContext) -> None:
     turn = Turn(update, context)
     message = update.effective_message
     is_command = bool(message and message.text and message.text.startswith("/"))
-    conversation = await repo.get_conversation(turn.session, turn.user_id)
+    conversation = await _conversation(turn)
     await turn.say(t.NEED_TEXT if conversation and not is_command else t.FALLBACK)
 
 
@@ -208,9 +215,9 @@ async def button(update: Update, context: BetweenContext) -> None:
     await route(turn, *parts[1:])
 
 
-async def _answer_button(turn: Turn, step: str, value: str) -> None:
-    conversation = await repo.get_conversation(turn.session, turn.user_id)
-    if conversation is None or conversation.step != step:
+async def _answer_button(turn: Turn, step: str, value: str, version: str) -> None:
+    conversation = await _conversation(turn)
+    if conversation is None or (conversation.step, str(turn.version)) != (step, version):
         if conversation is None:
             await turn.say(t.STALE_BUTTON_SHORT + " " + t.FALLBACK)
         else:
@@ -226,7 +233,7 @@ async def _answer_button(turn: Turn, step: str, value: str) -> None:
 # v = use a voice note's transcript as the answer to the current step, t = thought record,
 # k = consent to share with a clinician, x = stop sharing.
 BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
-    ("a", 2): _answer_button,
+    ("a", 3): _answer_button,
     ("r", 2): reports.on_outcome,
     ("w", 1): reports.on_which,
     ("p", 2): practices.on_button,

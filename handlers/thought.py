@@ -29,7 +29,7 @@ MAX_RECORD_ANSWER = 4000  # a thought record step may be a whole transcribed voi
 
 async def start(turn: Turn) -> None:
     await turn.say(t.THOUGHT_START)
-    conversation = await repo.set_conversation(turn.session, turn.user_id, FLOW, ORDER[0], {})
+    conversation = await turn.set_conversation(FLOW, ORDER[0], {})
     await prompt(turn, conversation)
 
 
@@ -65,9 +65,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         data[step] = words
     following = ORDER.index(step) + 1
     if following < len(ORDER):
-        conversation = await repo.set_conversation(
-            turn.session, turn.user_id, FLOW, ORDER[following], data
-        )
+        conversation = await turn.set_conversation(FLOW, ORDER[following], data)
         await prompt(turn, conversation)
         return
     await _save(turn, data)
@@ -75,9 +73,10 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
 
 async def _save(turn: Turn, data: dict[str, Any]) -> None:
     await turn.user()
-    turn.session.add(ThoughtRecord(user_id=turn.user_id, **data))
+    answers = {step: data[step] for step in ORDER}
+    turn.session.add(ThoughtRecord(user_id=turn.user_id, **answers))
     await repo.clear_conversation(turn.session, turn.user_id)
-    await turn.say(t.THOUGHT_SAVED.format(card=t.thought_card(**data)))
+    await turn.say(t.THOUGHT_SAVED.format(card=t.thought_card(**answers)))
 
 
 def _rating_rows(step: str) -> list[list[Button]]:

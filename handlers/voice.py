@@ -101,6 +101,7 @@ async def use_as_answer(turn: Turn, job_id: str, flows: dict[str, ModuleType]) -
     """`v:<job>`: answer the step the client was on with what they said."""
     job = await turn.session.get(TranscriptionJob, int(job_id)) if job_id.isdigit() else None
     conversation = await repo.get_conversation(turn.session, turn.user_id)
+    turn.version = conversation.data.get("_v") if conversation else None
     if job is None or job.user_id != turn.user_id or not job.words:
         await turn.say(t.STALE_BUTTON_SHORT)
         return

@@ -50,13 +50,18 @@ async def get_conversation(session: AsyncSession, user_id: int) -> Conversation 
 async def set_conversation(
     session: AsyncSession, user_id: int, flow: str, step: str, data: dict[str, Any]
 ) -> Conversation:
-    """Record where the client is; replaces any earlier flow."""
+    """Record where the client is; replaces any earlier flow.
+
+    `_v` counts the changes, so a button made for an earlier question can be told apart.
+    """
     conversation = await session.get(Conversation, user_id)
+    version = (conversation.data.get("_v", 0) if conversation else 0) + 1
+    data = {**data, "_v": version}
     if conversation is None:
-        conversation = Conversation(user_id=user_id, flow=flow, step=step, data=dict(data))
+        conversation = Conversation(user_id=user_id, flow=flow, step=step, data=data)
         session.add(conversation)
     else:
-        conversation.flow, conversation.step, conversation.data = flow, step, dict(data)
+        conversation.flow, conversation.step, conversation.data = flow, step, data
     await session.flush()
     return conversation
 

@@ -171,6 +171,22 @@ async def test_stale_button_says_where_we_are(harness: Harness) -> None:
     assert replies == [t.STALE_BUTTON, t.ASK_ANCHOR]
 
 
+async def test_a_button_under_another_practices_question_is_stale(harness: Harness) -> None:
+    await harness.onboard(SAM)
+    for _ in range(2):
+        await design_practice(harness, SAM)
+        await harness.press(SAM, "Looks right")
+    await harness.send(SAM, "/practices")
+    first_card, second_card = harness.fake.sent(SAM)[-2:]
+    await harness.press_on(SAM, first_card, "Change")
+    first_question = harness.fake.last(SAM)
+    await harness.press_on(SAM, second_card, "Change")
+
+    replies = await harness.press_on(SAM, first_question, "Time")
+
+    assert replies == [t.STALE_BUTTON, t.EDIT_WHICH]
+
+
 async def test_forged_callback_is_refused_and_changes_nothing(harness: Harness) -> None:
     await harness.onboard(SAM)
     await design_practice(harness, SAM)
