@@ -17,6 +17,7 @@ from telegram import InputFile
 
 from bot import summary
 from bot.texts import en as t
+from handlers import thought as thought_steps
 from handlers.common import Turn, local_today
 from handlers.practices import card
 from storage.models import (
@@ -272,17 +273,7 @@ async def gather(
         until=until,
         practices=facts,
         thought_records=[
-            t.thought_card(
-                situation=r.situation,
-                thought=r.thought,
-                belief_before=r.belief_before,
-                feeling=r.feeling,
-                intensity_before=r.intensity_before,
-                trap=r.trap,
-                balanced=r.balanced,
-                belief_after=r.belief_after,
-                intensity_after=r.intensity_after,
-            )
+            t.thought_card(**{step: getattr(r, step) for step in thought_steps.ORDER})
             for r in records
         ],
         voice_notes=[n.words for n in notes if n.words],

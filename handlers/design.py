@@ -46,8 +46,6 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         await _on_confidence(turn, data, value)
     elif step == "smaller":
         await _on_smaller(turn, data, value, pressed)
-    elif step == "days_pick":
-        await _on_day_toggle(turn, data, value)
     elif step == "confirm":
         await _on_confirm(turn, data, value)
     elif step == "edit_field":
@@ -74,21 +72,12 @@ def _next_step(data: dict[str, Any], step: str) -> str:
 async def _on_field(
     turn: Turn, data: dict[str, Any], step: str, value: str, pressed: bool
 ) -> None:
-    if pressed:
-        parsed = fields.from_button(step, value)
-        if parsed == fields.CHOOSE_DAYS:
-            data["picked"] = []
-            await _go(turn, data, "days_pick")
-            return
-        if parsed is None:
-            return
-    else:
-        parsed, problem = fields.from_text(step, value)
-        if problem:
-            await turn.say(problem)
-            return
-    data[step] = fields.to_draft(step, parsed)
-    await _go(turn, data, _next_step(data, step))
+    answered = await fields.read_answer(turn, FLOW, data, step, value, pressed)
+    if answered is not None:
+        field, parsed = answered
+        data.pop("picked", None)
+        data[field] = fields.to_draft(field, parsed)
+        await _go(turn, data, _next_step(data, field))
 
 
 async def _on_confidence(turn: Turn, data: dict[str, Any], value: str) -> None:
@@ -115,14 +104,6 @@ async def _on_smaller(turn: Turn, data: dict[str, Any], value: str, pressed: boo
         return
     data["step"] = smaller
     await _go(turn, data, "confidence")
-
-
-async def _on_day_toggle(turn: Turn, data: dict[str, Any], value: str) -> None:
-    days = await fields.toggle_day(turn, FLOW, data, value)
-    if days is not None:
-        data.pop("picked", None)
-        data["days"] = days
-        await _go(turn, data, _next_step(data, "days"))
 
 
 async def _on_confirm(turn: Turn, data: dict[str, Any], value: str) -> None:

@@ -105,3 +105,29 @@ async def toggle_day(turn: Turn, flow: str, data: dict[str, Any], value: str) ->
     if query and query.message:
         await query.edit_message_reply_markup(turn.keyboard(day_picker(data["picked"])))
     return None
+
+
+async def read_answer(
+    turn: Turn, flow: str, data: dict[str, Any], step: str, value: str, pressed: bool
+) -> tuple[str, Any] | None:
+    """Read the answer to a field's question as (field, value).
+
+    None means there is nothing to apply yet: the client was told what is needed, or the day
+    picker was opened or toggled.
+    """
+    if step == "days_pick":
+        days = await toggle_day(turn, flow, data, value)
+        return None if days is None else ("days", days)
+    if not pressed:
+        parsed, problem = from_text(step, value)
+        if problem:
+            await turn.say(problem)
+            return None
+        return step, parsed
+    parsed = from_button(step, value)
+    if parsed == CHOOSE_DAYS:
+        data["picked"] = []
+        await turn.set_conversation(flow, "days_pick", data)
+        await turn.say(t.DAYS_PICK, day_picker([]))
+        return None
+    return None if parsed is None else (step, parsed)

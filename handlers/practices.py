@@ -118,25 +118,10 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         else:
             await turn.say(t.EDIT_WHICH, design.field_rows())
         return
-    if step == "days_pick":
-        parsed = await fields.toggle_day(turn, FLOW, data, value)
-        if parsed is None:
-            return
-        step = "days"
-    elif pressed:
-        parsed = fields.from_button(step, value)
-        if parsed == fields.CHOOSE_DAYS:
-            data["picked"] = []
-            await turn.set_conversation(FLOW, "days_pick", data)
-            await turn.say(t.DAYS_PICK, fields.day_picker([]))
-            return
-        if parsed is None:
-            return
-    else:
-        parsed, problem = fields.from_text(step, value)
-        if problem:
-            await turn.say(problem)
-            return
+    answered = await fields.read_answer(turn, FLOW, data, step, value, pressed)
+    if answered is None:
+        return
+    step, parsed = answered
     user = await turn.user()
     repo.change_practice(
         turn.session,
