@@ -41,7 +41,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("help", router.help_command),
     ):
         application.add_handler(CommandHandler(name, callback, filters=private))
-    clinician_commands = ("clinician", "invite", "link", "sharing", "summary", "export")
+    clinician_commands = ("clinician", "invite", "link", "sharing", "summary", "export", "suggest")
     application.add_handler(
         CommandHandler(clinician_commands, router.clinician_command, filters=private)
     )

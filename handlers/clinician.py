@@ -13,10 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InputFile
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 
 from bot import summary
 from bot.texts import en as t
+from handlers import design
 from handlers import thought as thought_steps
 from handlers.common import Turn, local_today
 from handlers.practices import card
@@ -31,6 +32,7 @@ from storage.models import (
     Practice,
     Report,
     Share,
+    Suggestion,
     ThoughtRecord,
     TranscriptionJob,
     User,
@@ -369,3 +371,54 @@ def _pick(clients: list[User], key: str) -> User | None:
         return clients[int(key) - 1]
     matches = [c for c in clients if c.first_name.lower() == key.lower()]
     return matches[0] if len(matches) == 1 else None
+
+
+async def suggest(turn: Turn, args: list[str]) -> None:
+    """`/suggest NUMBER_OR_NAME practice`: offer a linked client a practice to shape."""
+    user = await turn.user()
+    if not user.is_clinician:
+        await turn.say(t.CLINICIAN_ONLY)
+        return
+    text = " ".join(args[1:]).strip()
+    client = _pick(await _clients(turn), args[0]) if args else None
+    if client is None or not text or len(text) > 300:
+        await turn.say(t.SUGGEST_USAGE if client or not args else t.SUMMARY_UNKNOWN_CLIENT)
+        return
+    suggestion = Suggestion(clinician_id=user.id, client_id=client.id, text=text)
+    turn.session.add(suggestion)
+    await turn.session.flush()
+    signer = turn.context.services.signer
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    label, callback_data=signer.pack(client.id, "g", suggestion.id, answer)
+                )
+                for label, answer in ((t.SUGGESTION_YES, "yes"), (t.SUGGESTION_NO, "no"))
+            ]
+        ]
+    )
+    await turn.context.bot.send_message(
+        client.id, t.SUGGESTION.format(name=user.first_name, text=text), reply_markup=buttons
+    )
+    await turn.say(t.SUGGESTION_SENT.format(name=client.first_name))
+
+
+async def on_suggestion(turn: Turn, suggestion_id: str, answer: str) -> None:
+    """`g:<suggestion>:yes|no`: the client shapes the suggestion into a practice, or not."""
+    suggestion = (
+        await turn.session.get(Suggestion, int(suggestion_id)) if suggestion_id.isdigit() else None
+    )
+    if suggestion is None or suggestion.client_id != turn.user_id or suggestion.answer:
+        await turn.say(t.STALE_BUTTON_SHORT)
+        return
+    suggestion.answer = "accepted" if answer == "yes" else "declined"
+    if answer == "yes":
+        await design.start(turn, goal=suggestion.text)
+        return
+    await turn.say(t.SUGGESTION_DECLINED)
+    client = await turn.user()
+    await turn.context.bot.send_message(
+        suggestion.clinician_id,
+        t.SUGGESTION_DECLINED_NOTE.format(name=client.first_name, text=suggestion.text),
+    )

@@ -17,7 +17,11 @@ ORDER = ("goal", "step", "confidence", "anchor", "days", "time", "if_then", "rew
 EDITABLE = tuple(repo.EDITABLE)
 
 
-async def start(turn: Turn) -> None:
+async def start(turn: Turn, goal: str | None = None) -> None:
+    """Begin a design; a clinician's suggestion arrives with the goal already named."""
+    if goal:
+        await _go(turn, {"goal": goal}, "step")
+        return
     await turn.set_conversation(FLOW, "goal", {})
     await fields.ask(turn, "goal")
 

@@ -125,6 +125,8 @@ async def clinician_command(update: Update, context: BetweenContext) -> None:
         await clinician.show_summary(turn, args)
     elif name == "export":
         await clinician.export(turn, args)
+    elif name == "suggest":
+        await clinician.suggest(turn, args)
     elif await _ready(turn):
         await (clinician.link(turn, args) if name == "link" else clinician.sharing(turn))
 
@@ -231,7 +233,7 @@ async def _answer_button(turn: Turn, step: str, value: str, version: str) -> Non
 # r = report an outcome, w = which practice to report on, p = practice card action,
 # l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode,
 # v = use a voice note's transcript as the answer to the current step, t = thought record,
-# k = consent to share with a clinician, x = stop sharing.
+# k = consent to share with a clinician, x = stop sharing, g = answer a clinician's suggestion.
 BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("a", 3): _answer_button,
     ("r", 2): reports.on_outcome,
@@ -244,6 +246,7 @@ BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("t", 0): thought.start,
     ("k", 2): clinician.on_link_answer,
     ("x", 1): clinician.stop_sharing,
+    ("g", 2): clinician.on_suggestion,
 }
 
 

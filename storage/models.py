@@ -297,6 +297,19 @@ class Share(Base):
     last_summary_at: Mapped[datetime | None]
 
 
+class Suggestion(Base):
+    """A practice a clinician suggested; the client shapes it into their own, or declines."""
+
+    __tablename__ = "suggestions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """Append-only: every time a clinician read a client's data (who, whose, what, when)."""
 

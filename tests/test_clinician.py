@@ -8,7 +8,7 @@ import io
 from sqlalchemy import select
 
 from bot.texts import en as t
-from storage.models import AuditEntry, User
+from storage.models import AuditEntry, Practice, User
 from tests.conftest import CLINICIAN_CODE, Harness
 from tests.test_practice_flows import saved_practice
 
@@ -129,3 +129,35 @@ async def test_an_invite_works_once(harness: Harness) -> None:
     await harness.press(SAM, "Yes, share")
     await saved_practice(harness, ALEX)
     assert await harness.send(ALEX, f"/link {code}") == [t.LINK_UNKNOWN]
+
+
+async def test_a_suggested_practice_is_shaped_by_the_client_or_declined(
+    harness: Harness,
+) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+
+    replies = await harness.send(DOCTOR, "/suggest 1 a short walk after lunch")
+    assert replies == [t.SUGGESTION_SENT.format(name="Sam")]
+    assert harness.fake.last(SAM)["text"] == t.SUGGESTION.format(
+        name="Sam", text="a short walk after lunch"
+    )
+    assert await harness.press(SAM, "Shape it with me") == [t.ASK_STEP]
+    await harness.send(SAM, "shoes on and out of the door")
+    await harness.press(SAM, "9")
+    await harness.send(SAM, "after lunch")
+    await harness.press(SAM, "Weekdays")
+    await harness.send(SAM, "13:00")
+    await harness.press(SAM, "Skip")
+    await harness.press(SAM, "Skip")
+    await harness.press(SAM, "Looks right")
+    async with harness.db.session() as session:
+        goals = (await session.scalars(select(Practice.goal).where(Practice.user_id == SAM))).all()
+    assert "a short walk after lunch" in goals
+
+    await harness.send(DOCTOR, "/suggest Sam journaling")
+    assert await harness.press(SAM, "Not now") == [t.SUGGESTION_DECLINED]
+    assert harness.fake.last(DOCTOR)["text"] == t.SUGGESTION_DECLINED_NOTE.format(
+        name="Sam", text="journaling"
+    )

@@ -345,6 +345,16 @@ SHARING_LOOKS = "Last looked: {when}."
 SHARING_NEVER_LOOKED = "They haven't looked yet."
 SHARING_STOP = "Stop sharing"
 SHARING_STOPPED = "Stopped. {name} sees nothing new from now on."
+SUGGEST_USAGE = "Send /suggest, the client's number or name, then the practice in a few words."
+SUGGESTION = (
+    '{name}, your clinician, suggests a practice: "{text}"\n'
+    "Want to shape it into your own, with a size and a moment that suit you?"
+)
+SUGGESTION_YES = "Shape it with me"
+SUGGESTION_NO = "Not now"
+SUGGESTION_SENT = "Sent to {name}. They'll shape it with me, or let it be for now."
+SUGGESTION_DECLINED = "Okay, let's leave it for now. You can mention it in your next session."
+SUGGESTION_DECLINED_NOTE = '{name} chose not to take up "{text}" for now.'
 SUMMARY_NO_CLIENTS = "No clients share with you yet. /invite gives a code to hand to one."
 SUMMARY_HEADER = "Your clients, most in need of attention first (last 7 days):"
 SUMMARY_LINE = "{number}. {name}: {tries} tries, {not_today} not today; {last}{talk}"

@@ -61,6 +61,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_shares_client_id"), ["client_id"], unique=False)
         batch_op.create_index("ix_shares_pair", ["clinician_id", "client_id"], unique=False)
 
+    op.create_table(
+        "suggestions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("clinician_id", sa.BigInteger(), nullable=False),
+        sa.Column("client_id", sa.BigInteger(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("answer", sa.String(length=16), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["clinician_id"], ["users.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["client_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("suggestions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_suggestions_client_id"), ["client_id"], unique=False)
+
     with op.batch_alter_table("transcription_jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("file_id", sa.String(length=256), nullable=True))
 
@@ -74,6 +89,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("suggestions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_suggestions_client_id"))
+    op.drop_table("suggestions")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("clinician_code_failures")
         batch_op.drop_column("is_clinician")
