@@ -41,10 +41,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("help", router.help_command),
     ):
         application.add_handler(CommandHandler(name, callback, filters=private))
-    clinician_commands = ("clinician", "invite", "link", "sharing", "summary", "export", "suggest")
-    application.add_handler(
-        CommandHandler(clinician_commands, router.clinician_command, filters=private)
-    )
+    people = ("clinician", "invite", "summary", "export", "suggest", "support")
+    people += ("link", "sharing", "supporter")  # the client's side
+    application.add_handler(CommandHandler(people, router.people_command, filters=private))
 
     # 2. Buttons: signed callback data, routed by kind.
     application.add_handler(CallbackQueryHandler(router.button))

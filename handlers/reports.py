@@ -6,7 +6,7 @@ from typing import Any
 
 from bot import coaching
 from bot.texts import en as t
-from handlers import practices
+from handlers import practices, supporters
 from handlers.common import Button, Turn, local_today, one_per_row, short_answer
 from storage import repo
 from storage.models import Conversation, Obstacle, Outcome, Practice, PracticeStatus, Report
@@ -75,6 +75,7 @@ async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
         await turn.say(text, _obstacle_rows())
         return
     await turn.say(t.ACK_DID if outcome == Outcome.DID else t.ACK_PARTLY)
+    await supporters.tell_supporters(turn, user)
     if practice.reward:
         await turn.say(t.REWARD_NOW.format(reward=practice.reward))
     await turn.set_conversation(FLOW, "reflection", data)

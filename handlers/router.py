@@ -11,7 +11,17 @@ from telegram import Update
 
 from bot.context import BetweenContext, current_unit
 from bot.texts import en as t
-from handlers import clinician, design, nudges, onboarding, practices, reports, thought, voice
+from handlers import (
+    clinician,
+    design,
+    nudges,
+    onboarding,
+    practices,
+    reports,
+    supporters,
+    thought,
+    voice,
+)
 from handlers.common import Turn
 from storage import repo
 from storage.models import Conversation, User
@@ -20,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 # Each flow module has FLOW, prompt(turn, conversation) and answer(turn, conversation, ...).
 FLOWS: dict[str, ModuleType] = {
-    module.FLOW: module for module in (onboarding, design, practices, reports, thought)
+    module.FLOW: module for module in (onboarding, design, practices, reports, thought, supporters)
 }
 
 
@@ -110,25 +120,31 @@ async def voice_note(update: Update, context: BetweenContext) -> None:
         await voice.receive(turn)
 
 
-async def clinician_command(update: Update, context: BetweenContext) -> None:
-    """Clinician commands: /clinician, /invite, /link, /sharing, /summary, /export."""
+async def people_command(update: Update, context: BetweenContext) -> None:
+    """Clinicians and supporters: /clinician /invite /summary /export /suggest /support,
+    and the client's side of sharing: /link /sharing /supporter."""
     turn = Turn(update, context)
     message = update.effective_message
     assert message is not None and message.text is not None
     name = message.text.split()[0].lstrip("/").split("@")[0].lower()
     args = context.args or []
-    if name == "clinician":
-        await clinician.register(turn, args)
-    elif name == "invite":
-        await clinician.invite(turn)
-    elif name == "summary":
-        await clinician.show_summary(turn, args)
-    elif name == "export":
-        await clinician.export(turn, args)
-    elif name == "suggest":
-        await clinician.suggest(turn, args)
-    elif await _ready(turn):
-        await (clinician.link(turn, args) if name == "link" else clinician.sharing(turn))
+    anyone = {
+        "clinician": lambda: clinician.register(turn, args),
+        "invite": lambda: clinician.invite(turn),
+        "summary": lambda: clinician.show_summary(turn, args),
+        "export": lambda: clinician.export(turn, args),
+        "suggest": lambda: clinician.suggest(turn, args),
+        "support": lambda: supporters.join(turn, args),
+    }
+    clients = {
+        "link": lambda: clinician.link(turn, args),
+        "sharing": lambda: clinician.sharing(turn),
+        "supporter": lambda: supporters.overview(turn),
+    }
+    if name in anyone:
+        await anyone[name]()
+    elif name in clients and await _ready(turn):
+        await clients[name]()
 
 
 async def pause(update: Update, context: BetweenContext) -> None:
@@ -233,7 +249,8 @@ async def _answer_button(turn: Turn, step: str, value: str, version: str) -> Non
 # r = report an outcome, w = which practice to report on, p = practice card action,
 # l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode,
 # v = use a voice note's transcript as the answer to the current step, t = thought record,
-# k = consent to share with a clinician, x = stop sharing, g = answer a clinician's suggestion.
+# k = consent to share with a clinician, x = stop sharing, g = answer a clinician's suggestion,
+# n = invite a supporter, u = remove one, h = a supporter's kind word back.
 BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("a", 3): _answer_button,
     ("r", 2): reports.on_outcome,
@@ -247,6 +264,9 @@ BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("k", 2): clinician.on_link_answer,
     ("x", 1): clinician.stop_sharing,
     ("g", 2): clinician.on_suggestion,
+    ("n", 1): supporters.invite,
+    ("u", 1): supporters.remove,
+    ("h", 1): supporters.start_reply,
 }
 
 

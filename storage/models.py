@@ -310,6 +310,21 @@ class Suggestion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Supporter(Base):
+    """Someone the client invited, who gets only what the client chose: never "not today"."""
+
+    __tablename__ = "supporters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    weekly_count: Mapped[bool] = mapped_column(Boolean, default=False)
+    supporter_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    expires_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """Append-only: every time a clinician read a client's data (who, whose, what, when)."""
 

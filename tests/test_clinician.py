@@ -161,3 +161,40 @@ async def test_a_suggested_practice_is_shaped_by_the_client_or_declined(
     assert harness.fake.last(DOCTOR)["text"] == t.SUGGESTION_DECLINED_NOTE.format(
         name="Sam", text="journaling"
     )
+
+
+async def test_a_supporter_hears_only_of_tries_and_can_send_a_kind_word(
+    harness: Harness,
+) -> None:
+    friend = 6010
+    await saved_practice(harness, SAM)
+    await harness.send(SAM, "/supporter")
+    [code_message] = await harness.press(SAM, "the week's count")
+    code = code_message.split("this code: ")[1].split("\n")[0]
+    await harness.send(friend, "/start")
+    [linked] = await harness.send(friend, f"/support {code}")
+    assert linked.startswith("Thank you for supporting Sam")
+
+    before = len(harness.fake.sent(friend))
+    await report(harness, SAM, "Not today", "No time")
+    assert len(harness.fake.sent(friend)) == before  # "not today" is never passed on
+    await report(harness, SAM, "Did it")
+    note = harness.fake.last(friend)
+    assert note["text"] == "Sam tried their practice today. That's 1 tries this week."
+
+    assert await harness.press(friend, "Send a kind word") == [
+        t.SUPPORT_ASK_REPLY.format(name="Sam")
+    ]
+    assert await harness.send(friend, "Proud of you!") == [t.SUPPORT_SENT]
+    assert harness.fake.last(SAM)["text"] == "Sam says: Proud of you!"
+
+    assert await harness.send(friend, "/summary") == [t.CLINICIAN_ONLY]
+
+    await harness.send(SAM, "/supporter")
+    listing = next(m for m in harness.fake.sent(SAM)[::-1] if m["text"] == t.SUPPORTERS_NOW)
+    assert await harness.press_on(SAM, listing, "Remove Sam") == [
+        t.SUPPORTER_REMOVED.format(name="Sam")
+    ]
+    before = len(harness.fake.sent(friend))
+    await report(harness, SAM, "Did it")
+    assert len(harness.fake.sent(friend)) == before

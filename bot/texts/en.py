@@ -355,6 +355,30 @@ SUGGESTION_NO = "Not now"
 SUGGESTION_SENT = "Sent to {name}. They'll shape it with me, or let it be for now."
 SUGGESTION_DECLINED = "Okay, let's leave it for now. You can mention it in your next session."
 SUGGESTION_DECLINED_NOTE = '{name} chose not to take up "{text}" for now.'
+SUPPORTER_CHOOSE = (
+    'A supporter (a parent, a friend) can cheer you on. They never see "not today" '
+    "answers or thought records. What should they get?"
+)
+SUPPORTER_TRIED_ONLY = 'Only "tried today" notes'
+SUPPORTER_WEEKLY = "Those, and the week's count"
+SUPPORTER_CODE = (
+    "Give them this code: {code}\nThey send /support {code} to me. It works once, until {until}."
+)
+SUPPORTERS_NOW = "Your supporters:"
+SUPPORTER_LINE = "{name}"
+SUPPORTER_REMOVE = "Remove {name}"
+SUPPORTER_REMOVED = "Removed. {name} gets nothing more from me."
+SUPPORT_USAGE = "Send /support followed by the code your friend gave you."
+SUPPORT_LINKED = (
+    "Thank you for supporting {name}. I'll let you know when they've tried their practice, "
+    "and you can send a short kind word back."
+)
+SUPPORT_TRIED = "{name} tried their practice today."
+SUPPORT_WEEK = " That's {count} tries this week."
+SUPPORT_REPLY = "Send a kind word"
+SUPPORT_ASK_REPLY = "What would you like to say to {name}? A line or two."
+SUPPORT_SENT = "Passed on. Thank you."
+SUPPORT_MESSAGE = "{name} says: {text}"
 SUMMARY_NO_CLIENTS = "No clients share with you yet. /invite gives a code to hand to one."
 SUMMARY_HEADER = "Your clients, most in need of attention first (last 7 days):"
 SUMMARY_LINE = "{number}. {name}: {tries} tries, {not_today} not today; {last}{talk}"
@@ -395,6 +419,7 @@ HELP = (
     "/pause – pause all nudges (e.g. /pause until 12 Dec); /resume to turn them on\n"
     "/quiet – quiet hours; /checkin – the evening check-in time\n"
     "/link CODE – share with your clinician; /sharing – see or stop sharing\n"
+    '/supporter – invite someone to cheer you on (they never see "not today")\n'
     "/cancel – stop what we're doing\n"
     "/help – this list\n\n"
     "{crisis}"
@@ -406,6 +431,7 @@ COMMAND_MENU = (
     ("timezone", "change your timezone"),
     ("thought", "write a thought record, by text or voice"),
     ("sharing", "see or stop sharing with your clinician"),
+    ("supporter", "invite or remove someone who cheers you on"),
     ("pause", "pause all nudges, optionally until a date"),
     ("resume", "turn nudges back on"),
     ("quiet", "see or change quiet hours"),

@@ -76,6 +76,26 @@ def upgrade() -> None:
     with op.batch_alter_table("suggestions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_suggestions_client_id"), ["client_id"], unique=False)
 
+    op.create_table(
+        "supporters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=16), nullable=False),
+        sa.Column("weekly_count", sa.Boolean(), nullable=False),
+        sa.Column("supporter_id", sa.BigInteger(), nullable=True),
+        sa.Column("expires_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("removed_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["client_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("code"),
+    )
+    with op.batch_alter_table("supporters", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_supporters_client_id"), ["client_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_supporters_supporter_id"), ["supporter_id"], unique=False
+        )
+
     with op.batch_alter_table("transcription_jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("file_id", sa.String(length=256), nullable=True))
 
@@ -89,6 +109,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("supporters")
     with op.batch_alter_table("suggestions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_suggestions_client_id"))
     op.drop_table("suggestions")

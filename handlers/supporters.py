@@ -1,0 +1,164 @@
+"""Supporters the client invites: "tried today" notes (and a weekly count), kind words back.
+
+A supporter never sees "not today" answers, thought records or anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import TelegramError
+
+from bot.texts import en as t
+from handlers.common import Turn, local_today, short_answer
+from storage import repo
+from storage.models import Conversation, Outcome, Practice, Report, Supporter, User, utcnow
+
+logger = logging.getLogger(__name__)
+
+FLOW = "support"
+INVITE_DAYS = 7
+
+
+async def overview(turn: Turn) -> None:
+    """`/supporter`: current supporters with a remove button, and an invite."""
+    current = await _active(turn, client_id=turn.user_id)
+    if current:
+        rows = []
+        for link in current:
+            supporter = await turn.session.get(User, link.supporter_id)
+            name = supporter.first_name if supporter else ""
+            rows.append([(t.SUPPORTER_REMOVE.format(name=name), ("u", link.id))])
+        await turn.say(t.SUPPORTERS_NOW, rows)
+    await turn.say(
+        t.SUPPORTER_CHOOSE,
+        [[(t.SUPPORTER_TRIED_ONLY, ("n", "tried"))], [(t.SUPPORTER_WEEKLY, ("n", "weekly"))]],
+    )
+
+
+async def invite(turn: Turn, choice: str) -> None:
+    """`n:<tried|weekly>`: a one-time code for the supporter."""
+    code = secrets.token_hex(3).upper()
+    expires = utcnow() + timedelta(days=INVITE_DAYS)
+    turn.session.add(
+        Supporter(
+            client_id=turn.user_id, code=code, weekly_count=choice == "weekly", expires_at=expires
+        )
+    )
+    await turn.say(t.SUPPORTER_CODE.format(code=code, until=expires.strftime("%-d %b")))
+
+
+async def remove(turn: Turn, link_id: str) -> None:
+    link = await turn.session.get(Supporter, int(link_id)) if link_id.isdigit() else None
+    if link is None or link.client_id != turn.user_id or link.removed_at:
+        await turn.say(t.STALE_BUTTON_SHORT)
+        return
+    link.removed_at = utcnow()
+    supporter = await turn.session.get(User, link.supporter_id) if link.supporter_id else None
+    await turn.say(t.SUPPORTER_REMOVED.format(name=supporter.first_name if supporter else ""))
+
+
+async def join(turn: Turn, args: list[str]) -> None:
+    """`/support CODE`: become someone's supporter."""
+    await turn.user()
+    link = None
+    if args:
+        link = await turn.session.scalar(
+            select(Supporter).where(Supporter.code == args[0].upper())
+        )
+    if (
+        link is None
+        or link.supporter_id is not None
+        or link.removed_at is not None
+        or link.expires_at < utcnow()
+        or link.client_id == turn.user_id
+    ):
+        await turn.say(t.SUPPORT_USAGE if not args else t.LINK_UNKNOWN)
+        return
+    link.supporter_id = turn.user_id
+    client = await turn.session.get(User, link.client_id)
+    await turn.say(t.SUPPORT_LINKED.format(name=client.first_name if client else ""))
+
+
+async def _active(turn: Turn, *, client_id: int) -> list[Supporter]:
+    rows = await turn.session.scalars(
+        select(Supporter).where(
+            Supporter.client_id == client_id,
+            Supporter.supporter_id.is_not(None),
+            Supporter.removed_at.is_(None),
+        )
+    )
+    return list(rows.all())
+
+
+async def tell_supporters(turn: Turn, client: User) -> None:
+    """After a try: a short note to each supporter; a failure here never affects the client."""
+    links = await _active(turn, client_id=client.id)
+    if not links:
+        return
+    week_start = local_today(client) - timedelta(days=6)
+    tries = await turn.session.scalar(
+        select(func.count())
+        .select_from(Report)
+        .join(Practice, Practice.id == Report.practice_id)
+        .where(
+            Practice.user_id == client.id,
+            Report.local_date >= week_start,
+            Report.outcome.in_([Outcome.DID, Outcome.PARTLY]),
+        )
+    )
+    signer = turn.context.services.signer
+    for link in links:
+        assert link.supporter_id is not None
+        text = t.SUPPORT_TRIED.format(name=client.first_name)
+        if link.weekly_count:
+            text += t.SUPPORT_WEEK.format(count=tries or 0)
+        data = signer.pack(link.supporter_id, "h", link.id)
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t.SUPPORT_REPLY, callback_data=data)]]
+        )
+        try:
+            await turn.context.bot.send_message(link.supporter_id, text, reply_markup=markup)
+        except TelegramError as error:
+            logger.info("supporter note not sent (%s)", type(error).__name__)
+
+
+async def start_reply(turn: Turn, link_id: str) -> None:
+    """`h:<link>`: the supporter wants to send a kind word."""
+    link = await turn.session.get(Supporter, int(link_id)) if link_id.isdigit() else None
+    if link is None or link.supporter_id != turn.user_id or link.removed_at:
+        await turn.say(t.STALE_BUTTON_SHORT)
+        return
+    client = await turn.session.get(User, link.client_id)
+    await turn.user()
+    await turn.set_conversation(FLOW, "reply", {"link_id": link.id})
+    await turn.say(t.SUPPORT_ASK_REPLY.format(name=client.first_name if client else ""))
+
+
+async def prompt(turn: Turn, conversation: Conversation) -> None:
+    await turn.say(t.SUPPORT_ASK_REPLY.format(name=""))
+
+
+async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:
+    link = await turn.session.get(Supporter, conversation.data.get("link_id", 0))
+    await repo.clear_conversation(turn.session, turn.user_id)
+    if link is None or link.removed_at or link.supporter_id != turn.user_id:
+        await turn.say(t.STALE_BUTTON_SHORT)
+        return
+    words, problem = short_answer(value, 500)
+    if words is None:
+        await turn.set_conversation(FLOW, "reply", dict(conversation.data))
+        await turn.say(problem or t.EMPTY_ANSWER)
+        return
+    supporter = await turn.user()
+    try:
+        await turn.context.bot.send_message(
+            link.client_id, t.SUPPORT_MESSAGE.format(name=supporter.first_name, text=words)
+        )
+    except TelegramError as error:
+        logger.info("kind word not passed on (%s)", type(error).__name__)
+    await turn.say(t.SUPPORT_SENT)
