@@ -9,6 +9,7 @@ import hmac
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -236,7 +237,7 @@ async def gather(
             counts=Counter(r.outcome.value for r in current),
             previous=Counter(r.outcome.value for r in reports if r.local_date < since),
             obstacles=Counter(r.obstacle.value for r in current if r.obstacle),
-            adjustments=[_describe_change(c) for c in changes],
+            adjustments=[_describe_change(c, reports) for c in changes],
             reflections=[r.reflection for r in current if r.reflection]
             + [r.obstacle_note for r in current if r.obstacle_note],
         )
@@ -283,9 +284,22 @@ async def gather(
     )
 
 
-def _describe_change(change: Adjustment) -> str:
-    reason = t.OBSTACLES.get(change.reason or "", change.reason or "")
-    return f"{change.field}: {change.before} → {change.after} ({reason.lower()})"
+def _describe_change(change: Adjustment, reports: Sequence[Report]) -> str:
+    """E.g. "read 10 minutes → read 5 minutes, after 3 × too big or too long"."""
+    if change.reason in t.OBSTACLES:
+        times = sum(
+            1
+            for r in reports
+            if r.obstacle is not None
+            and r.obstacle.value == change.reason
+            and r.created_at <= change.created_at
+        )
+        reason = t.OBSTACLES[change.reason].lower()
+        return t.CHANGE_AFTER.format(
+            before=change.before, after=change.after, times=max(times, 1), reason=reason
+        )
+    label = t.CHANGE_REASONS.get(change.reason or "", change.reason or "")
+    return t.CHANGE_BY.format(before=change.before, after=change.after, reason=label)
 
 
 async def _clients(turn: Turn) -> list[User]:

@@ -34,12 +34,18 @@ async def link_client(harness: Harness, client: int) -> None:
     assert await harness.press(client, "Yes, share") == [t.LINKED.format(name="Sam")]
 
 
-async def report(harness: Harness, client: int, outcome: str, obstacle: str | None = None) -> None:
+async def report(
+    harness: Harness,
+    client: int,
+    outcome: str,
+    obstacle: str | None = None,
+    choice: str = "Keep it",
+) -> None:
     await harness.send(client, "/done")
     await harness.press(client, outcome)
     if obstacle:
         await harness.press(client, obstacle)
-        await harness.press(client, "Keep it")
+        await harness.press(client, choice)
     else:
         await harness.press(client, "Skip")
 
@@ -60,7 +66,7 @@ async def test_summary_counts_match_what_the_client_reported(harness: Harness) -
     await link_client(harness, SAM)
     await report(harness, SAM, "Did it")
     await report(harness, SAM, "Partly")
-    await report(harness, SAM, "Not today", "Too big")
+    await report(harness, SAM, "Not today", "Too big", choice="Use that")
 
     [overview] = await harness.send(DOCTOR, "/summary")
     assert overview.splitlines()[0] == t.SUMMARY_HEADER
@@ -68,9 +74,10 @@ async def test_summary_counts_match_what_the_client_reported(harness: Harness) -
 
     replies = await harness.send(DOCTOR, "/summary 1")
     detail = "\n".join(replies[:-1])
-    assert "Every day around 21:00, before bed: read 10 minutes" in detail
+    assert "Every day around 21:00, before bed: read 5 minutes" in detail
     assert "Tried 1, partly 1, not today 1" in detail
     assert "too big or too long × 1" in detail
+    assert "Changed: read 10 minutes → read 5 minutes, after 1 × too big or too long" in detail
     chart = harness.fake.last(DOCTOR)
     assert "photo" in chart and chart["_uploaded"].startswith(b"\x89PNG")
 

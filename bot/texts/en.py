@@ -397,6 +397,13 @@ TREND_DOWN = "fewer than the period before"
 TREND_SAME = "same as the period before"
 SUMMARY_OBSTACLES = "What got in the way: {items}"
 SUMMARY_CHANGE = "Changed: {change}"
+CHANGE_AFTER = "{before} → {after}, after {times} × {reason}"
+CHANGE_BY = "{before} → {after} ({reason})"
+CHANGE_REASONS = {
+    "edit": "changed by the client",
+    "client": "by the client",
+    "step_up": "a step up",
+}
 SUMMARY_REFLECTION = "Reflection: {text}"
 SUMMARY_THOUGHTS_TITLE = "Thought records:"
 SUMMARY_VOICE_TITLE = "Voice notes:"
