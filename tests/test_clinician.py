@@ -205,3 +205,25 @@ async def test_a_supporter_hears_only_of_tries_and_can_send_a_kind_word(
     before = len(harness.fake.sent(friend))
     await report(harness, SAM, "Did it")
     assert len(harness.fake.sent(friend)) == before
+
+
+async def test_each_clinician_sees_only_the_clients_who_share_with_them(
+    harness: Harness,
+) -> None:
+    other_doctor = 6020
+    await become_clinician(harness, DOCTOR)
+    await become_clinician(harness, other_doctor)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+    await saved_practice(harness, ALEX)
+    [code_message] = await harness.send(other_doctor, "/invite")
+    code = code_message.split("code to your client: ")[1].split("\n")[0]
+    await harness.send(ALEX, f"/link {code}")
+    await harness.press(ALEX, "Yes, share")
+
+    [mine] = await harness.send(DOCTOR, "/summary")
+    [theirs] = await harness.send(other_doctor, "/summary")
+    assert len(mine.splitlines()) == 2 and len(theirs.splitlines()) == 2
+    assert await harness.send(DOCTOR, "/summary 2") == [t.SUMMARY_UNKNOWN_CLIENT]
+    subjects = {(actor, subject) for actor, subject, action, ok in await audit(harness) if ok}
+    assert subjects == {(DOCTOR, SAM), (other_doctor, ALEX)}
