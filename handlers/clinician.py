@@ -351,11 +351,14 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
         await turn.say(part)
     chat = turn.update.effective_chat
     assert chat is not None
-    await turn.context.bot.send_photo(
-        chat.id,
-        InputFile(summary.chart(fact), filename="summary.png"),
-        caption=t.CHART_CAPTION.format(name=client.first_name),
-    )
+    try:
+        await turn.context.bot.send_photo(
+            chat.id,
+            InputFile(summary.chart(fact), filename="summary.png"),
+            caption=t.CHART_CAPTION.format(name=client.first_name),
+        )
+    except Exception:  # the text was read: keep its audit entry even if the chart fails
+        logger.exception("the summary chart could not be sent")
 
 
 async def export(turn: Turn, args: list[str]) -> None:
