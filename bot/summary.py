@@ -60,11 +60,12 @@ def attention(client: ClientFacts, today: date) -> int:
 def overview_line(number: int, client: ClientFacts, today: date) -> str:
     tries = sum(p.tries for p in client.practices)
     not_today = sum(p.counts["not_today"] for p in client.practices)
-    last = (
-        t.SUMMARY_LAST_REPORT.format(days=(today - client.last_report).days)
-        if client.last_report
-        else t.SUMMARY_NO_REPORT
-    )
+    if client.last_report is None:
+        last = t.SUMMARY_NO_REPORT
+    elif client.last_report >= today:
+        last = t.SUMMARY_REPORTED_TODAY
+    else:
+        last = t.SUMMARY_LAST_REPORT.format(days=(today - client.last_report).days)
     talk = t.SUMMARY_TALK_FLAG if any(p.talk_over for p in client.practices) else ""
     return t.SUMMARY_LINE.format(
         number=number, name=client.name, tries=tries, not_today=not_today, last=last, talk=talk

@@ -70,7 +70,7 @@ async def test_summary_counts_match_what_the_client_reported(harness: Harness) -
 
     [overview] = await harness.send(DOCTOR, "/summary")
     assert overview.splitlines()[0] == t.SUMMARY_HEADER
-    assert overview.splitlines()[1].startswith("1. Sam: 2 tries, 1 not today; last report 0 days")
+    assert overview.splitlines()[1].startswith("1. Sam: tried 2, not today 1; reported today")
 
     replies = await harness.send(DOCTOR, "/summary 1")
     detail = "\n".join(replies[:-1])
@@ -187,7 +187,7 @@ async def test_a_supporter_hears_only_of_tries_and_can_send_a_kind_word(
     assert len(harness.fake.sent(friend)) == before  # "not today" is never passed on
     await report(harness, SAM, "Did it")
     note = harness.fake.last(friend)
-    assert note["text"] == "Sam tried their practice today. That's 1 tries this week."
+    assert note["text"] == "Sam tried their practice today. Tries this week: 1."
 
     assert await harness.press(friend, "Send a kind word") == [
         t.SUPPORT_ASK_REPLY.format(name="Sam")

@@ -263,9 +263,11 @@ async def test_a_429_is_retried_after_the_time_telegram_gives(harness: Harness) 
 
 async def test_a_burst_is_sent_oldest_first_within_telegrams_limits(harness: Harness) -> None:
     clients = [SAM + 100 + i for i in range(40)]
+    greetings = [harness.fake.send_text(client, "hi") for client in clients]  # chats exist
+    for greeting in greetings:  # answered before the burst, so they do not mix with it
+        await harness.handled(greeting["update_id"])
     async with harness.db.session() as session:
         for client in clients:
-            harness.fake.send_text(client, "hi")  # Telegram knows the chat
             session.add(
                 User(
                     id=client,
@@ -299,8 +301,14 @@ async def test_a_burst_is_sent_oldest_first_within_telegrams_limits(harness: Har
     for client in clients:
         await harness.fake.wait_until(lambda c=client: NUDGE in harness.fake.texts(c), 60)
 
-    nudge_times = sorted((harness.fake.send_times(c)[-1], c) for c in clients)
-    assert [c for _, c in nudge_times] == clients  # oldest due first
+    def nudge_time(client: int) -> float:
+        index = harness.fake.texts(client).index(NUDGE)
+        return harness.fake.send_times(client)[index]
+
+    nudge_times = sorted((nudge_time(c), c) for c in clients)
+    # Oldest due first: sends run concurrently behind the rate limiter, so allow a small shuffle.
+    sent_order = [c for _, c in nudge_times]
+    assert max(abs(sent_order.index(c) - i) for i, c in enumerate(clients)) <= 3
     times = [when for when, _ in nudge_times]
     busiest = max(sum(1 for x in times if a <= x < a + 1.0) for a in times)
     assert busiest <= 30
