@@ -135,10 +135,7 @@ async def _on_reflection(
             return
         report.reflection = reflection
         await turn.say(t.REFLECTION_SAVED)
-    history = [
-        coaching.DayReport(r.local_date, r.outcome)
-        for r in await repo.reports_for(turn.session, practice.id)
-    ]
+    history = await _history(turn, practice)
     if report.outcome == Outcome.DID and coaching.ready_to_step_up(history):
         offer = t.STEP_UP_OFFER.format(count=coaching.success_run(history))
         data = {"practice_id": practice.id, "report_id": report.id, "offer": offer}
@@ -180,10 +177,7 @@ async def _on_obstacle(
 async def _offer(turn: Turn, practice: Practice, data: dict[str, Any], obstacle: Obstacle) -> None:
     """Offer the adjustments that fit what got in the way (or a rethink after three skips)."""
     user = await turn.user()
-    history = [
-        coaching.DayReport(r.local_date, r.outcome)
-        for r in await repo.reports_for(turn.session, practice.id)
-    ]
+    history = await _history(turn, practice)
     proposal = coaching.proposal_for(obstacle, practice.step)
     if coaching.needs_rethink(history, local_today(user)):
         options, offer = coaching.RETHINK_OPTIONS, t.RETHINK_OFFER
@@ -237,6 +231,14 @@ async def _on_option(
 async def _keep(turn: Turn) -> None:
     await repo.clear_conversation(turn.session, turn.user_id)
     await turn.say(t.KEPT)
+
+
+async def _history(turn: Turn, practice: Practice) -> list[coaching.DayReport]:
+    """The practice's recent reports, oldest first, as the coaching rules read them."""
+    return [
+        coaching.DayReport(r.local_date, r.outcome)
+        for r in await repo.reports_for(turn.session, practice.id)
+    ]
 
 
 def _label(text: str) -> str:

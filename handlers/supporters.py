@@ -140,7 +140,9 @@ async def start_reply(turn: Turn, link_id: str) -> None:
 
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:
-    await turn.say(t.SUPPORT_ASK_REPLY.format(name=""))
+    link = await turn.session.get(Supporter, conversation.data.get("link_id", 0))
+    client = await turn.session.get(User, link.client_id) if link else None
+    await turn.say(t.SUPPORT_ASK_REPLY.format(name=client.first_name if client else ""))
 
 
 async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:

@@ -196,8 +196,6 @@ RETHINK_OFFER = (
     "This one hasn't found its place this week yet, and that's useful to know. "
     "Want to make it smaller or change when it happens?"
 )
-RETHINK_SMALLER = "Make it smaller"
-RETHINK_WHEN = "Change when"
 STEP_UP_OFFER = (
     "That's {count} times in a row. If it feels right, want to try a slightly bigger "
     "version? Only if you'd like to."
@@ -365,7 +363,6 @@ SUPPORTER_CODE = (
     "Give them this code: {code}\nThey send /support {code} to me. It works once, until {until}."
 )
 SUPPORTERS_NOW = "Your supporters:"
-SUPPORTER_LINE = "{name}"
 SUPPORTER_REMOVE = "Remove {name}"
 SUPPORTER_REMOVED = "Removed. {name} gets nothing more from me."
 SUPPORT_USAGE = "Send /support followed by the code your friend gave you."
