@@ -70,14 +70,17 @@ def fill(db_path: Path, cues: int, due: int) -> None:
 async def measure_dispatcher(db_path: Path) -> dict[str, float]:
     """Run in a fresh process: start-up, memory, one empty tick, then planning the burst."""
     started = time.perf_counter()
+    from cryptography.fernet import Fernet
     from sqlalchemy import func, select
 
     from bot.callbacks import CallbackSigner
     from scheduler.dispatcher import Dispatcher
+    from storage.crypto import TextCipher
     from storage.db import Database
     from storage.models import Delivery
 
-    db = Database(f"sqlite+aiosqlite:///{db_path}")
+    cipher = TextCipher([Fernet.generate_key()])
+    db = Database(f"sqlite+aiosqlite:///{db_path}", cipher)
     dispatcher = Dispatcher(db, bot=None, signer=CallbackSigner(b"k"), grace=timedelta(hours=2))  # type: ignore[arg-type]
     past = datetime(2000, 1, 1, tzinfo=UTC)
     await dispatcher.plan(past)  # nothing is due in 2000: this is the cost of a quiet tick

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.app import serve  # noqa: E402
+from bot.app import open_database, serve  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from storage.db import Database, migrate  # noqa: E402
+from storage.db import migrate  # noqa: E402
 from storage.models import User  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 from transcription.engine import Transcriber, audio_duration  # noqa: E402
@@ -74,7 +74,7 @@ async def main() -> None:
         clients = list(range(7001, 7051))
         url = settings.resolved_database_url
         await asyncio.to_thread(migrate, url)
-        db = Database(url)
+        db = open_database(settings)
         async with db.session() as session:  # consented clients with a timezone
             session.add_all(
                 User(id=c, first_name="C", timezone="Europe/London", consent_version="v")

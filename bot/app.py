@@ -17,16 +17,23 @@ from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BetweenContext, Services
 from bot.ingest import DurableProcessor, Poller, replay_unfinished
-from bot.keys import load_or_create_key
+from bot.keys import load_cipher, load_or_create_key
 from handlers import publish_commands, register
 from scheduler.dispatcher import Dispatcher
+from storage.crypto import check_key_and_encrypt_old_rows
 from storage.db import Database, migrate
-from storage.models import JobStatus, TranscriptionJob
+from storage.models import Base, JobStatus, TranscriptionJob
 from transcription.worker import TranscriptionWorker
 
 logger = logging.getLogger(__name__)
 
 BetweenApplication = Application[Any, BetweenContext, Any, Any, Any, Any]
+
+
+def open_database(settings: Settings) -> Database:
+    """Open the configured database with the key its encrypted columns use."""
+    cipher = load_cipher(settings.encryption_key, settings.data_dir)
+    return Database(settings.resolved_database_url, cipher)
 
 
 def build_application(settings: Settings, db: Database) -> BetweenApplication:
@@ -90,7 +97,7 @@ def start_workers(
 async def serve_workers(settings: Settings, stop: asyncio.Event) -> None:
     """`between worker`: transcription only, against the same database as the bot."""
     assert settings.telegram_bot_token
-    db = Database(settings.resolved_database_url)
+    db = open_database(settings)
     bot = Bot(
         settings.telegram_bot_token,
         base_url=settings.telegram_api_url,
@@ -128,7 +135,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Migrate, replay what a crash left unfinished, then poll until `stop` is set."""
     url = settings.resolved_database_url
     await asyncio.to_thread(migrate, url)
-    db = Database(url)
+    db = open_database(settings)
+    await check_key_and_encrypt_old_rows(db.engine, list(Base.metadata.tables.values()))
     application = build_application(settings, db)
     try:
         async with application:

@@ -11,6 +11,7 @@ import sys
 from pydantic import ValidationError
 
 from bot.config import Settings
+from storage.crypto import KeyMismatch
 from storage.db import migrate
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,11 @@ logger = logging.getLogger(__name__)
 MISSING_TOKEN = (
     "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in the environment "
     "or in a .env file, then run `between run` again."
+)
+
+KEY_MISMATCH = (
+    "The encryption key cannot open the data already in this database. Set ENCRYPTION_KEY "
+    "to the key it was written with (or restore the data folder's keys/data.key)."
 )
 
 
@@ -57,4 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         if not settings.telegram_bot_token:
             sys.exit(MISSING_TOKEN)
-        asyncio.run(_run_until_signalled(settings, workers_only=args.command == "worker"))
+        try:
+            asyncio.run(_run_until_signalled(settings, workers_only=args.command == "worker"))
+        except KeyMismatch:
+            sys.exit(KEY_MISMATCH)

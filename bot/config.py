@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from cryptography.fernet import Fernet
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), validation_alias="BETWEEN_DATA_DIR")
     whisper_model: str | None = None
     clinician_code: str | None = Field(default=None, repr=False)
+    encryption_key: str | None = Field(default=None, repr=False)
     crisis_text: str | None = None
 
     # Voice notes.
@@ -34,6 +36,22 @@ class Settings(BaseSettings):
     poll_timeout: int = Field(default=30, validation_alias="BETWEEN_POLL_TIMEOUT")
     dispatch_interval: float = Field(default=20.0, validation_alias="BETWEEN_DISPATCH_INTERVAL")
     grace_minutes: int = Field(default=120, validation_alias="BETWEEN_GRACE_MINUTES")
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_keys(cls, value: str | None) -> str | None:
+        """Refuse a key that is not a Fernet key before anything is written with it."""
+        for key in (value or "").split(","):
+            if key.strip():
+                try:
+                    Fernet(key.strip().encode())
+                except ValueError:
+                    raise ValueError(
+                        "must be Fernet keys (32 url-safe base64 bytes), made with "
+                        "python -c 'from cryptography.fernet import Fernet; "
+                        "print(Fernet.generate_key().decode())'"
+                    ) from None
+        return value
 
     @property
     def audio_dir(self) -> Path:

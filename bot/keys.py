@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
+
+from storage.crypto import TextCipher
 
 
 def load_or_create_key(data_dir: Path, name: str, size: int = 32) -> bytes:
@@ -24,3 +27,16 @@ def load_or_create_key(data_dir: Path, name: str, size: int = 32) -> bytes:
         finally:
             draft.unlink()
     return path.read_bytes()
+
+
+def load_cipher(encryption_key: str | None, data_dir: Path) -> TextCipher:
+    """Use `ENCRYPTION_KEY` (Fernet keys, newest first, comma-separated), else a generated key.
+
+    The generated key lives in the data folder beside the SQLite file; with a database
+    elsewhere, set ENCRYPTION_KEY so the key is not lost with one machine's disk.
+    """
+    if encryption_key:
+        keys = [key.strip().encode() for key in encryption_key.split(",") if key.strip()]
+    else:
+        keys = [base64.urlsafe_b64encode(load_or_create_key(data_dir, "data.key"))]
+    return TextCipher(keys)

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -17,11 +16,12 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     Time,
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.crypto import EncryptedJSON, EncryptedText
 
 
 def utcnow() -> datetime:
@@ -49,7 +49,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime}
 
 
 class Outcome(enum.StrEnum):
@@ -143,14 +143,14 @@ class Practice(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    goal: Mapped[str] = mapped_column(Text)
-    step: Mapped[str] = mapped_column(Text)
+    goal: Mapped[str] = mapped_column(EncryptedText)
+    step: Mapped[str] = mapped_column(EncryptedText)
     confidence: Mapped[int | None] = mapped_column(Integer)
-    anchor: Mapped[str] = mapped_column(Text)
+    anchor: Mapped[str] = mapped_column(EncryptedText)
     days: Mapped[str] = mapped_column(String(64), default="*")
     cue_time: Mapped[time] = mapped_column(Time)
-    if_then: Mapped[str | None] = mapped_column(Text)
-    reward: Mapped[str | None] = mapped_column(Text)
+    if_then: Mapped[str | None] = mapped_column(EncryptedText)
+    reward: Mapped[str | None] = mapped_column(EncryptedText)
     status: Mapped[PracticeStatus] = mapped_column(
         _enum(PracticeStatus), default=PracticeStatus.ACTIVE
     )
@@ -173,8 +173,8 @@ class Report(Base):
     )
     outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
     obstacle: Mapped[Obstacle | None] = mapped_column(_enum(Obstacle))
-    obstacle_note: Mapped[str | None] = mapped_column(Text)
-    reflection: Mapped[str | None] = mapped_column(Text)
+    obstacle_note: Mapped[str | None] = mapped_column(EncryptedText)
+    reflection: Mapped[str | None] = mapped_column(EncryptedText)
     local_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -189,8 +189,8 @@ class Adjustment(Base):
         ForeignKey("practices.id", ondelete="CASCADE"), index=True
     )
     field: Mapped[str] = mapped_column(String(32))
-    before: Mapped[str | None] = mapped_column(Text)
-    after: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(EncryptedText)
+    after: Mapped[str | None] = mapped_column(EncryptedText)
     reason: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -237,8 +237,8 @@ class TranscriptionJob(Base):
     problem: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
-    transcript: Mapped[str | None] = mapped_column(Text)
-    corrected: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(EncryptedText)
+    corrected: Mapped[str | None] = mapped_column(EncryptedText)
     reply_message_id: Mapped[int | None] = mapped_column(BigInteger)
     replied: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -257,13 +257,13 @@ class ThoughtRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    situation: Mapped[str] = mapped_column(Text)
-    thought: Mapped[str] = mapped_column(Text)
+    situation: Mapped[str] = mapped_column(EncryptedText)
+    thought: Mapped[str] = mapped_column(EncryptedText)
     belief_before: Mapped[int] = mapped_column(Integer)
-    feeling: Mapped[str] = mapped_column(Text)
+    feeling: Mapped[str] = mapped_column(EncryptedText)
     intensity_before: Mapped[int] = mapped_column(Integer)
     trap: Mapped[str] = mapped_column(String(32))
-    balanced: Mapped[str] = mapped_column(Text)
+    balanced: Mapped[str] = mapped_column(EncryptedText)
     belief_after: Mapped[int] = mapped_column(Integer)
     intensity_after: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -305,7 +305,7 @@ class Suggestion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)
     answer: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -348,7 +348,7 @@ class Conversation(Base):
     )
     flow: Mapped[str] = mapped_column(String(32))
     step: Mapped[str] = mapped_column(String(32))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -360,7 +360,7 @@ class InboxUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     status: Mapped[InboxStatus] = mapped_column(_enum(InboxStatus), default=InboxStatus.PENDING)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import serve
+from bot.app import open_database, serve
 from bot.config import Settings
-from storage.db import Database, migrate
+from storage.db import migrate
 from storage.models import InboxStatus, InboxUpdate
 from tests.fake_telegram import FakeTelegram
 
@@ -87,7 +87,7 @@ class Harness:
     def __init__(self, fake: FakeTelegram, settings: Settings) -> None:
         self.fake = fake
         self.settings = settings
-        self.db = Database(settings.resolved_database_url)
+        self.db = open_database(settings)
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 

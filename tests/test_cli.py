@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import MISSING_TOKEN
+from cryptography.fernet import Fernet
+
+from bot.cli import KEY_MISMATCH, MISSING_TOKEN
 
 
 def between(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -36,3 +38,35 @@ def test_migrate_creates_the_schema_in_the_data_folder(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "data" / "between.db") as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert {"users", "practices", "reports", "adjustments", "conversations", "inbox"} <= tables
+
+
+def test_run_with_the_wrong_encryption_key_stops_with_a_clear_sentence(tmp_path: Path) -> None:
+    written_with = Fernet.generate_key().decode()
+    env = {"BETWEEN_DATA_DIR": str(tmp_path / "data"), "ENCRYPTION_KEY": written_with}
+    assert between("migrate", env=env, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "data" / "between.db") as connection:
+        connection.execute(
+            "INSERT INTO users (id, first_name, active, checkin_time, quiet_start,"
+            " quiet_end, quiet_mode, paused, is_clinician,"
+            " clinician_code_failures, created_at) VALUES (1, 'Sam', 1, '20:00',"
+            " '22:00', '07:00', 'defer', 0, 0, 0, '2026-01-01')"
+        )
+        token = Fernet(written_with.encode()).encrypt(b'{"goal": "x"}').decode()
+        connection.execute(
+            "INSERT INTO conversations VALUES (1, 'design', 'goal', ?, '2026-01-01')", (token,)
+        )
+
+    result = between(
+        "run",
+        env={
+            **env,
+            "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "TELEGRAM_BOT_TOKEN": "123:abc",
+            "TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
+        },
+        cwd=tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == KEY_MISMATCH
+    assert "Traceback" not in result.stderr

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from telegram import Bot
 
+from bot.app import open_database
 from bot.config import Settings
 from bot.ingest import store_updates
 from storage.db import Database, migrate
@@ -33,7 +34,7 @@ async def test_duplicate_delivery_is_stored_once_and_not_handled_again(
     fake: FakeTelegram, settings: Settings
 ) -> None:
     await asyncio.to_thread(migrate, settings.resolved_database_url)
-    db = Database(settings.resolved_database_url)
+    db = open_database(settings)
     payload = fake.send_text(SAM, "hello")
     async with Bot(fake.token, base_url=fake.api_url) as bot:
         first = await store_updates(db, [payload], bot)

@@ -1,0 +1,128 @@
+"""Encryption at rest for what clients write: Fernet (AES-CBC with an HMAC) per value.
+
+The key belongs to the engine (`use_cipher`), not to a global, so each `Database` carries its
+own and a value read without one fails loudly instead of coming back as ciphertext.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Table, Text, TypeDecorator, select, type_coerce, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger(__name__)
+
+# Every Fernet token starts with its version byte and a timestamp's zero high bytes.
+TOKEN_PREFIX = "gAAAAA"
+
+
+class KeyMismatch(RuntimeError):
+    """The configured key cannot open data this database already holds."""
+
+
+class TextCipher:
+    """Encrypt with the first key; decrypt with any (so keys can be rotated)."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+
+    def encrypt(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode()).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        return self._fernet.decrypt(token.encode("ascii")).decode()
+
+
+def use_cipher(engine: AsyncEngine, cipher: TextCipher) -> None:
+    """Give this engine the key its encrypted columns use."""
+    engine.sync_engine.dialect.text_cipher = cipher  # type: ignore[attr-defined]
+
+
+def _cipher(dialect: Dialect) -> TextCipher:
+    cipher = getattr(dialect, "text_cipher", None)
+    if cipher is None:
+        raise RuntimeError("this database engine has no encryption key (see use_cipher)")
+    return cipher
+
+
+def _open(value: str, dialect: Dialect) -> str:
+    if not value.startswith(TOKEN_PREFIX):
+        return value  # written before encryption existed; encrypt_plaintext_rows rewrites it
+    try:
+        return _cipher(dialect).decrypt(value)
+    except InvalidToken as error:
+        raise KeyMismatch("stored text cannot be opened with the configured key") from error
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text stored encrypted; queries cannot filter on it, which is the point."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else _cipher(dialect).encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else _open(value, dialect)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document stored encrypted (flow answers in progress, raw updates)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _cipher(dialect).encrypt(json.dumps(value, ensure_ascii=False))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(_open(value, dialect))
+
+
+def encrypted_columns(tables: Sequence[Table]) -> list[tuple[Table, str]]:
+    """Every (table, column) whose values are encrypted."""
+    return [
+        (table, column.name)
+        for table in tables
+        for column in table.columns
+        if isinstance(column.type, EncryptedText | EncryptedJSON)
+    ]
+
+
+async def check_key_and_encrypt_old_rows(engine: AsyncEngine, tables: Sequence[Table]) -> int:
+    """Fail fast if the key cannot open this database; encrypt rows stored before encryption.
+
+    Returns how many values were encrypted now.
+    """
+    rewritten = 0
+    async with engine.begin() as connection:
+        for table, name in encrypted_columns(tables):
+            column = table.c[name]
+            raw = type_coerce(column, Text)
+            sample = await connection.scalar(
+                select(column).where(raw.startswith(TOKEN_PREFIX)).limit(1)
+            )
+            del sample  # reading it decrypts it, which raises KeyMismatch on a wrong key
+            keys = list(table.primary_key.columns)
+            rows = (
+                await connection.execute(
+                    select(*keys, raw).where(raw.is_not(None), ~raw.startswith(TOKEN_PREFIX))
+                )
+            ).all()
+            for row in rows:
+                match = [key == row[i] for i, key in enumerate(keys)]
+                plain = row[-1] if isinstance(column.type, EncryptedText) else json.loads(row[-1])
+                await connection.execute(update(table).where(*match).values({name: plain}))
+            rewritten += len(rows)
+    if rewritten:
+        logger.info("encrypted %d values stored before encryption at rest", rewritten)
+    return rewritten
