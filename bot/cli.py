@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.logs import configure_logging
 from storage.crypto import KeyMismatch
 from storage.db import migrate
-
-logger = logging.getLogger(__name__)
 
 MISSING_TOKEN = (
     "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in the environment "
@@ -25,15 +23,6 @@ KEY_MISMATCH = (
     "The encryption key cannot open the data already in this database. Set ENCRYPTION_KEY "
     "to the key it was written with (or restore the data folder's keys/data.key)."
 )
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """Log to stderr; httpx logs request URLs, which contain the token, so keep it quiet."""
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    for noisy in ("httpx", "httpcore", "telegram.ext.AIORateLimiter"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 async def _run_until_signalled(settings: Settings, workers_only: bool) -> None:
@@ -53,11 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("worker", help="transcribe voice notes only (scale out on more machines)")
     commands.add_parser("migrate", help="bring the database schema up to date")
     args = parser.parse_args(argv)
-    configure_logging()
     try:
         settings = Settings()
     except ValidationError as error:
         sys.exit(f"A setting is not valid: {error.errors()[0]['loc']} {error.errors()[0]['msg']}")
+    configure_logging(settings.log_level, settings.telegram_bot_token)
     if args.command == "migrate":
         migrate(settings.resolved_database_url)
     else:

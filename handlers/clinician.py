@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 
 from bot import summary
+from bot.logs import describe
 from bot.texts import en as t
 from handlers import design
 from handlers import thought as thought_steps
@@ -55,14 +56,12 @@ async def register(turn: Turn, args: list[str]) -> None:
         await turn.say(t.CLINICIAN_CLOSED)
         return
     if user.clinician_code_failures >= MAX_CODE_FAILURES:
-        logger.warning("user %s is locked out of clinician registration", user.id)
+        logger.warning("a locked-out account tried the clinician code again")
         await turn.say(t.CLINICIAN_TOO_MANY)
         return
     if not hmac.compare_digest(" ".join(args).encode(), expected.encode()):
         user.clinician_code_failures += 1
-        logger.warning(
-            "wrong clinician code from user %s (%d)", user.id, user.clinician_code_failures
-        )
+        logger.warning("wrong clinician code (attempt %d)", user.clinician_code_failures)
         await turn.say(t.CLINICIAN_WRONG_CODE)
         return
     user.is_clinician = True
@@ -95,7 +94,7 @@ async def link(turn: Turn, args: list[str]) -> None:
         return
     found = await _usable_invite(turn.session, args[0])
     if found is None:
-        logger.info("user %s tried an unusable invite code", turn.user_id)
+        logger.info("an unusable invite code was tried")
         await turn.say(t.LINK_UNKNOWN)
         return
     clinician = await turn.session.get(User, found.clinician_id)
@@ -181,7 +180,7 @@ def _audit(turn: Turn, subject_id: int | None, action: str, allowed: bool = True
         AuditEntry(actor_id=turn.user_id, subject_id=subject_id, action=action, allowed=allowed)
     )
     if not allowed:
-        logger.warning("refused %s by user %s on client %s", action, turn.user_id, subject_id)
+        logger.warning("refused %s (recorded in the audit log)", action)
 
 
 async def gather(
@@ -339,7 +338,7 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
         return
     shares = await _shares(turn.session, clinician_id=turn.user_id)
     share = next(s for s in shares if s.client_id == client.id)
-    days = int(args[1]) if len(args) > 1 and args[1].isdigit() else None
+    days = int(args[1]) if len(args) > 1 and args[1].isdecimal() else None
     if days:
         since = today - timedelta(days=max(1, min(days, 90)) - 1)
     elif share.last_summary_at:
@@ -357,8 +356,8 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
             InputFile(summary.chart(fact), filename="summary.png"),
             caption=t.CHART_CAPTION.format(name=client.first_name),
         )
-    except Exception:  # the text was read: keep its audit entry even if the chart fails
-        logger.exception("the summary chart could not be sent")
+    except Exception as error:  # the text was read: keep its audit entry if the chart fails
+        logger.error("the summary chart could not be sent: %s", describe(error))
 
 
 async def export(turn: Turn, args: list[str]) -> None:
@@ -384,7 +383,7 @@ async def export(turn: Turn, args: list[str]) -> None:
 
 def _pick(clients: list[User], key: str) -> User | None:
     """A client by their number in /summary (sharing order) or by first name."""
-    if key.isdigit() and 1 <= int(key) <= len(clients):
+    if key.isdecimal() and 1 <= int(key) <= len(clients):  # isdigit() takes "²", int() not
         return clients[int(key) - 1]
     matches = [c for c in clients if c.first_name.lower() == key.lower()]
     return matches[0] if len(matches) == 1 else None

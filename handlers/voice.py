@@ -67,7 +67,7 @@ async def receive(turn: Turn) -> None:
             await telegram_file.download_to_drive(path)
             job.audio_path = str(path)
         except TelegramError as error:
-            logger.warning("could not fetch audio for user %s: %s", turn.user_id, error.message)
+            logger.warning("could not fetch a voice note: %s", error.message)
             problem = "too_big" if "too big" in error.message.lower() else "unreadable"
     if problem:
         job.status, job.problem, job.replied = JobStatus.FAILED, problem, True
