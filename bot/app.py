@@ -10,16 +10,29 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
-from telegram import Bot
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram import Bot, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BetweenContext, Services
-from bot.ingest import DurableProcessor, Poller, replay_unfinished
+from bot.ingest import (
+    DurableProcessor,
+    Poller,
+    ignore_double_taps,
+    prune_handled,
+    replay_unfinished,
+    requeue_unfinished,
+)
 from bot.keys import load_cipher, load_or_create_key
 from handlers import publish_commands, register
-from scheduler.dispatcher import Dispatcher
+from scheduler.dispatcher import Dispatcher, SentJournal
 from storage.crypto import check_key_and_encrypt_old_rows
 from storage.db import Database, migrate
 from storage.models import Base, JobStatus, TranscriptionJob
@@ -40,13 +53,16 @@ def build_application(settings: Settings, db: Database) -> BetweenApplication:
     """Build the Application: no Updater (our Poller stores first), our processor, our context."""
     assert settings.telegram_bot_token
     signer = CallbackSigner(load_or_create_key(settings.data_dir, "callback.key"))
+    processor = DurableProcessor(
+        db, flood_burst=settings.flood_burst, flood_rate=settings.flood_rate
+    )
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
         .updater(None)
-        .concurrent_updates(DurableProcessor(db))
+        .concurrent_updates(processor)
         .rate_limiter(
             # Smoothly 29 a second (a bucket of one), so no second ever holds more than
             # Telegram's ~30, even at the start of a burst.
@@ -55,7 +71,10 @@ def build_application(settings: Settings, db: Database) -> BetweenApplication:
         .context_types(ContextTypes(context=BetweenContext))
         .build()
     )
+    processor.attach(application)
     application.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, signer=signer)
+    # Before everything else: a second press of a report button on the same message.
+    application.add_handler(TypeHandler(Update, ignore_double_taps), group=-3)
     register(application)
     return application
 
@@ -66,7 +85,11 @@ def start_dispatching(
     """One APScheduler interval job sends what is due; the database holds all the state."""
     services: Services = application.bot_data[SERVICES_KEY]
     dispatcher = Dispatcher(
-        db, application.bot, services.signer, grace=timedelta(minutes=settings.grace_minutes)
+        db,
+        application.bot,
+        services.signer,
+        grace=timedelta(minutes=settings.grace_minutes),
+        journal=SentJournal(settings.data_dir / "sent-nudges.journal"),
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
@@ -77,8 +100,30 @@ def start_dispatching(
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
+    processor = application.update_processor
+    assert isinstance(processor, DurableProcessor)
+    scheduler.add_job(
+        sweep_inbox,
+        IntervalTrigger(seconds=settings.inbox_sweep_seconds),
+        args=(db, processor, timedelta(hours=settings.inbox_keep_hours)),
+        id="sweep-inbox",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     return scheduler, dispatcher
+
+
+async def sweep_inbox(db: Database, processor: DurableProcessor, keep: timedelta) -> None:
+    """Queue again what is pending and no one is working on; forget old handled rows."""
+    try:
+        await requeue_unfinished(db, processor)
+        pruned = await prune_handled(db, keep)
+    except Exception as error:  # the database may be away: the next sweep tries again
+        logger.warning("inbox sweep skipped: %s", type(error).__name__)
+        return
+    if pruned:
+        logger.info("forgot %d handled updates", pruned)
 
 
 def start_workers(
@@ -156,6 +201,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             scheduler.shutdown(wait=False)
             poller.cancel()
             await asyncio.gather(poller, return_exceptions=True)
+            # Queued updates stay pending in the inbox for the next start.
+            application.update_processor.stop_waiting()  # type: ignore[attr-defined]
             await application.stop()
     finally:
         await db.dispose()

@@ -34,6 +34,8 @@ class CallbackSigner:
         if not data or SEPARATOR not in data:
             return None
         payload, _, signature = data.rpartition(SEPARATOR)
-        if not hmac.compare_digest(signature, self._signature(user_id, payload)):
+        # As bytes: compare_digest refuses str with non-ASCII characters (forged data may have).
+        expected = self._signature(user_id, payload).encode()
+        if not hmac.compare_digest(signature.encode(), expected):
             return None
         return payload.split(SEPARATOR)

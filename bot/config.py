@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     clinician_code: str | None = Field(default=None, repr=False)
     encryption_key: str | None = Field(default=None, repr=False)
     crisis_text: str | None = None
+    crisis_phrases: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Voice notes.
@@ -38,6 +39,14 @@ class Settings(BaseSettings):
     poll_timeout: int = Field(default=30, validation_alias="BETWEEN_POLL_TIMEOUT")
     dispatch_interval: float = Field(default=20.0, validation_alias="BETWEEN_DISPATCH_INTERVAL")
     grace_minutes: int = Field(default=120, validation_alias="BETWEEN_GRACE_MINUTES")
+
+    # Inbox and flood control.
+    inbox_keep_hours: float = Field(default=48.0, validation_alias="BETWEEN_INBOX_KEEP_HOURS")
+    inbox_sweep_seconds: float = Field(
+        default=30.0, validation_alias="BETWEEN_INBOX_SWEEP_SECONDS"
+    )
+    flood_burst: int = Field(default=20, validation_alias="BETWEEN_FLOOD_BURST")
+    flood_rate: float = Field(default=1.0, validation_alias="BETWEEN_FLOOD_RATE")
 
     @field_validator("log_level", mode="before")
     @classmethod

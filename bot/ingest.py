@@ -4,29 +4,41 @@ python-telegram-bot's Updater confirms updates before handlers finish, so a cras
 lose what was in flight. Here the Application runs without an Updater: `Poller` stores a
 batch of updates (unique `update_id`) and only then asks for the next batch, which is what
 confirms the previous one to Telegram. `DurableProcessor` runs each update's handlers in
-one database session and marks the inbox row handled in the same commit, so a crash
-either keeps everything the handlers did or nothing, and `replay_unfinished` hands the
-unfinished rows back to the Application at start.
+one database session and marks the inbox row handled in the same commit (dropping the raw
+update, which is no longer needed), so a crash either keeps everything the handlers did or
+nothing. A passing fault (Telegram or the database briefly away) rolls the update back and
+leaves it pending, to be tried again with backoff; `requeue_unfinished` hands pending rows
+back to the Application at start and then periodically, and `prune_handled` forgets handled
+rows once they are too old to arrive again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
+import hashlib
 import logging
+import time
 import warnings
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Hashable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy import update as sql_update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
-from telegram.error import RetryAfter, TelegramError
-from telegram.ext import Application, BaseUpdateProcessor
+from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationHandlerStop, BaseUpdateProcessor
 from telegram.warnings import PTBUserWarning
 
-from bot.context import UnitOfWork, current_unit
+from bot.context import BetweenContext, UnitOfWork, current_unit
+from bot.faults import backoff, is_database_outage, is_transient, retry_seconds
+from bot.logs import describe
+from bot.texts import en as t
 from storage.db import Database, insert_ignoring_duplicates
 from storage.models import InboxStatus, InboxUpdate, utcnow
 
@@ -35,6 +47,12 @@ logger = logging.getLogger(__name__)
 # getUpdates is called through do_api_request on purpose: the raw JSON is what we store, and
 # one update python-telegram-bot cannot parse must not block the whole batch.
 warnings.filterwarnings("ignore", message=".*getUpdates", category=PTBUserWarning)
+
+# Tries of one update while it keeps its chat's place in line (1+2+4+8 s of backoff between);
+# after that it waits for the periodic requeue, so one stuck update cannot hold its chat.
+IN_PLACE_TRIES = 5
+REQUEUE_BACKOFF_CAP = 300.0
+REPORT_BUTTON = "r"
 
 
 def _chat_key(update: object | None) -> int | None:
@@ -46,13 +64,26 @@ def _chat_key(update: object | None) -> int | None:
     return None
 
 
+def _update_id(update: object) -> int | None:
+    return update.update_id if isinstance(update, Update) else None
+
+
 def parse_update(payload: dict[str, Any], bot: Bot) -> Update | None:
     """Parse one raw update; None if python-telegram-bot cannot read it."""
     try:
         return Update.de_json(payload, bot)
-    except Exception:  # one unreadable update must not stop the others
-        logger.exception("could not parse update %s", payload.get("update_id"))
+    except Exception as error:  # one unreadable update must not stop the others
+        logger.warning("could not parse update %s: %s", payload.get("update_id"), describe(error))
         return None
+
+
+def press_fingerprint(update: Update | None) -> str | None:
+    """Same client, same message, same button: the same fingerprint (a hash, not the data)."""
+    query = update.callback_query if update else None
+    if query is None or query.message is None or not query.data or query.from_user is None:
+        return None
+    raw = f"{query.from_user.id}:{query.message.message_id}:{query.data}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 async def store_updates(
@@ -60,19 +91,22 @@ async def store_updates(
 ) -> list[Update]:
     """Insert raw updates into the inbox; return the new ones, parsed (duplicates change nothing).
 
-    An update that cannot be parsed is stored as failed, so it is confirmed and never blocks
-    the updates after it.
+    An update that cannot be parsed is stored as failed, without its payload, so it is
+    confirmed and never blocks the updates after it.
     """
     if not payloads:
         return []
     parsed = {p["update_id"]: parse_update(p, bot) for p in payloads}
+    now = utcnow()
     rows = [
         {
             "update_id": p["update_id"],
             "chat_id": _chat_key(parsed[p["update_id"]]),
-            "payload": p,
+            "payload": p if parsed[p["update_id"]] else None,
+            "fingerprint": press_fingerprint(parsed[p["update_id"]]),
             "status": InboxStatus.PENDING if parsed[p["update_id"]] else InboxStatus.FAILED,
-            "received_at": utcnow(),
+            "received_at": now,
+            "handled_at": None if parsed[p["update_id"]] else now,
         }
         for p in payloads
     ]
@@ -85,81 +119,415 @@ async def store_updates(
     return [u for i, u in parsed.items() if i in fresh and u is not None]
 
 
-async def replay_unfinished(
-    db: Database, application: Application[Any, Any, Any, Any, Any, Any]
-) -> int:
-    """Queue the updates that were stored but not handled before the last stop."""
+async def requeue_unfinished(db: Database, processor: DurableProcessor) -> int:
+    """Hand pending updates that no one is working on (any more) back to the Application.
+
+    At start that is everything a stop or crash left unfinished; later, updates whose
+    retries were handed over to this sweep. Only rows not already queued are loaded.
+    """
     async with db.session() as session:
-        rows = (
+        ids = (
             await session.scalars(
-                select(InboxUpdate)
+                select(InboxUpdate.update_id)
                 .where(InboxUpdate.status == InboxStatus.PENDING)
                 .order_by(InboxUpdate.update_id)
             )
         ).all()
-    for row in rows:
-        update = parse_update(row.payload, application.bot)
-        if update is not None:
-            await application.update_queue.put(update)
-    if rows:
-        logger.info("replaying %d unfinished updates", len(rows))
-    return len(rows)
+        wanted = [i for i in ids if processor.wants(i)]
+        rows = (
+            (
+                await session.execute(
+                    select(InboxUpdate.update_id, InboxUpdate.payload)
+                    .where(InboxUpdate.update_id.in_(wanted))
+                    .order_by(InboxUpdate.update_id)
+                )
+            ).all()
+            if wanted
+            else []
+        )
+    queued = 0
+    for update_id, payload in rows:
+        update = parse_update(payload, processor.bot) if payload else None
+        if update is not None and await processor.enqueue(update):
+            queued += 1
+        elif update is None:
+            logger.warning("pending update %s has no readable payload; leaving it", update_id)
+    if queued:
+        logger.info("queued %d unfinished updates again", queued)
+    return queued
+
+
+async def replay_unfinished(
+    db: Database, application: Application[Any, Any, Any, Any, Any, Any]
+) -> int:
+    """Queue the updates that were stored but not handled before the last stop."""
+    processor = application.update_processor
+    assert isinstance(processor, DurableProcessor)
+    return await requeue_unfinished(db, processor)
+
+
+async def prune_handled(db: Database, keep: timedelta) -> int:
+    """Delete handled rows older than `keep`: Telegram never serves them again by then."""
+    async with db.session() as session:
+        result: Any = await session.execute(
+            delete(InboxUpdate)
+            .where(
+                InboxUpdate.status != InboxStatus.PENDING,
+                func.coalesce(InboxUpdate.handled_at, InboxUpdate.received_at) < utcnow() - keep,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount or 0
+
+
+@dataclass
+class _Attempt:
+    """What the error handler learned during one try of one update."""
+
+    transient: BaseException | None = None
+
+
+_attempt: ContextVar[_Attempt | None] = ContextVar("ingest_attempt", default=None)
+
+
+def defer_if_transient(error: object) -> bool:
+    """For the error handler: a passing fault leaves the update pending, to be tried again.
+
+    Returns whether it was one (then the handler must not apologise for a bug).
+    """
+    if not isinstance(error, BaseException) or not is_transient(error):
+        return False
+    attempt = _attempt.get()
+    if attempt is not None:
+        attempt.transient = error
+    return True
+
+
+async def ignore_double_taps(update: Update, context: BetweenContext) -> None:
+    """A report button pressed again on the same message was already noted: say so kindly,
+    change nothing (a double tap must not record two tries)."""
+    fingerprint = press_fingerprint(update)
+    query = update.callback_query
+    if fingerprint is None or query is None or query.from_user is None:
+        return
+    parts = context.services.signer.unpack(query.from_user.id, query.data)
+    if not parts or parts[0] != REPORT_BUTTON:
+        return
+    noted = await context.session.scalar(
+        select(
+            exists().where(
+                InboxUpdate.fingerprint == fingerprint,
+                InboxUpdate.status == InboxStatus.DONE,
+                InboxUpdate.update_id < update.update_id,
+            )
+        )
+    )
+    if not noted:
+        return
+    try:
+        await query.answer(t.ALREADY_NOTED)
+    except BadRequest:
+        logger.info("callback query %s could not be answered (too old)", query.id)
+    raise ApplicationHandlerStop
+
+
+class FloodGate:
+    """Per chat: `burst` updates at once, then `rate` a second; the rest wait their turn.
+
+    Nothing is dropped: a client sending hundreds of messages a minute only slows down
+    their own answers. A rate of 0 turns it off.
+    """
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self._burst = float(max(burst, 1))
+        self._rate = rate
+        self._buckets: dict[Hashable, tuple[float, float]] = {}  # key -> (tokens, at)
+
+    def delay(self, key: Hashable, now: float | None = None) -> float:
+        """Take one token for `key`; return how long to wait before using it."""
+        if self._rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens, at = self._buckets.get(key, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - at) * self._rate) - 1
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > 10_000:
+            self._forget_full(now)
+        return 0.0 if tokens >= 0 else -tokens / self._rate
+
+    def _forget_full(self, now: float) -> None:
+        for key, (tokens, at) in list(self._buckets.items()):
+            if tokens + (now - at) * self._rate >= self._burst:
+                del self._buckets[key]
+
+
+class _Result(enum.Enum):
+    DONE = "done"
+    FAILED = "failed"
+    RETRY = "retry"
+    SKIPPED = "skipped"  # already handled (queued twice): nothing to do
 
 
 class DurableProcessor(BaseUpdateProcessor):
-    """Handle different chats concurrently, each chat's updates in order, each in one commit."""
+    """Handle different chats concurrently, each chat's updates in order, each in one commit.
 
-    def __init__(self, db: Database, max_concurrent_updates: int = 64) -> None:
+    python-telegram-bot takes its global semaphore before calling `do_process_update`, so a
+    flooding chat's queued updates would hold every slot. Here the chat's lock and its flood
+    gate come first, and a slot is taken only to run the handlers: a chat holds at most one.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        max_concurrent_updates: int = 64,
+        *,
+        flood_burst: int = 20,
+        flood_rate: float = 1.0,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._db = db
-        self._chat_locks: dict[int, asyncio.Lock] = {}
-        self._chat_users: dict[int, int] = {}
+        self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._chat_locks: dict[Hashable, asyncio.Lock] = {}
+        self._chat_users: dict[Hashable, int] = {}
+        self._flood = FloodGate(flood_burst, flood_rate)
+        self._in_hand: set[int] = set()  # queued or being handled
+        self._failures: dict[int, int] = {}  # passing faults in a row, by update
+        self._retry_at: dict[int, float] = {}  # handed to the sweep: not before (monotonic)
+        self._waiting_for_db: set[int] = set()  # of those, the ones the database failed
+        self._apologised: set[int] = set()  # updates whose bug we apologised for
+        self._sorry_chats: set[int] = set()  # told "I'll try again" during this outage
+        self._stopping = asyncio.Event()
+
+    def attach(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Know the Application, to queue updates and to run an update's handlers again."""
+        self._application = application
+
+    @property
+    def bot(self) -> Bot:
+        assert self._application is not None
+        return self._application.bot
 
     async def initialize(self) -> None:
-        pass
+        self._stopping.clear()
 
     async def shutdown(self) -> None:
         pass
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _chat_key(update)
+    def stop_waiting(self) -> None:
+        """Let queued updates go without handling (they stay pending): the bot is stopping."""
+        self._stopping.set()
+
+    def wants(self, update_id: int) -> bool:
+        """Not queued already, and not waiting out a backoff."""
+        if update_id in self._in_hand:
+            return False
+        return self._retry_at.get(update_id, 0.0) <= time.monotonic()
+
+    async def enqueue(self, update: Update) -> bool:
+        """Queue an update for handling unless it is already queued; return whether it was."""
+        assert self._application is not None
+        if update.update_id in self._in_hand:
+            return False
+        self._in_hand.add(update.update_id)
+        await self._application.update_queue.put(update)
+        return True
+
+    async def process_update(  # type: ignore[misc]  # final in PTB: replaced on purpose
+        self, update: object, coroutine: Awaitable[Any]
+    ) -> None:
+        """Chat lock, then flood gate, then a slot (PTB's version takes the slot first)."""
+        key: Hashable = _chat_key(update)
         if key is None:
-            await self._handle(update, coroutine)
-            return
+            key = ("update", _update_id(update) or id(update))
         lock = self._chat_locks.setdefault(key, asyncio.Lock())
         self._chat_users[key] = self._chat_users.get(key, 0) + 1
         try:
             async with lock:
-                await self._handle(update, coroutine)
+                if self._stopping.is_set():
+                    _close(coroutine)
+                    return
+                if isinstance(key, int):
+                    delay = self._flood.delay(key)
+                    if delay and await self._stop_within(delay):
+                        _close(coroutine)
+                        return
+                await self._run(update, coroutine)
         finally:
             self._chat_users[key] -= 1
             if not self._chat_users[key]:
                 del self._chat_users[key], self._chat_locks[key]
+            if (update_id := _update_id(update)) is not None:
+                self._in_hand.discard(update_id)
 
-    async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
-        unit: UnitOfWork | None = None
-        async with self._db.session() as session:
-            unit = UnitOfWork(session)
-            token = current_unit.set(unit)
-            try:
-                await coroutine
-            finally:
-                current_unit.reset(token)
-            if isinstance(update, Update):
-                status = InboxStatus.FAILED if unit.failed else InboxStatus.DONE
-                await session.execute(
-                    sql_update(InboxUpdate)
-                    .where(InboxUpdate.update_id == update.update_id)
-                    .values(status=status, handled_at=utcnow())
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """One try of one update (PTB's own `process_update` is replaced above)."""
+        await self._attempt(update, coroutine)
+
+    async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
+        update_id = _update_id(update)
+        while True:
+            async with self._semaphore:
+                result, error = await self._attempt(update, coroutine)
+            if result is not _Result.RETRY or update_id is None:
+                if update_id is not None:
+                    self._forget(update_id)
+                return
+            assert error is not None
+            failures = self._failures[update_id] = self._failures.get(update_id, 0) + 1
+            chat_id = _chat_key(update)
+            if is_database_outage(error) and chat_id is not None:
+                await self.tell_outage(chat_id)
+            if failures >= IN_PLACE_TRIES or self._stopping.is_set():
+                delay = backoff(failures, cap=REQUEUE_BACKOFF_CAP, error=error)
+                self._retry_at[update_id] = time.monotonic() + delay
+                if is_database_outage(error):
+                    self._waiting_for_db.add(update_id)
+                logger.warning(
+                    "update %s not handled yet (%s); trying again in about %.0f s",
+                    update_id,
+                    type(error).__name__,
+                    delay,
                 )
-        for callback in unit.after_commit if unit and not unit.failed else ():
+                return
+            delay = backoff(failures, error=error)
+            logger.warning(
+                "update %s not handled yet (%s); trying again in %.0f s",
+                update_id,
+                type(error).__name__,
+                delay,
+            )
+            if await self._stop_within(delay):
+                return
+            assert self._application is not None
+            coroutine = self._application.process_update(update)
+
+    def _forget(self, update_id: int) -> None:
+        self._failures.pop(update_id, None)
+        self._retry_at.pop(update_id, None)
+        self._waiting_for_db.discard(update_id)
+        self._apologised.discard(update_id)
+
+    def outage_over(self) -> None:
+        """The database answered again: what waited for it is due at the next sweep, and a
+        next outage gets its own apology."""
+        self._sorry_chats.clear()
+        for update_id in self._waiting_for_db:
+            self._retry_at.pop(update_id, None)
+        self._waiting_for_db.clear()
+
+    async def tell_outage(self, chat_id: int) -> None:
+        """Once per chat per outage: something went wrong on our side, we will try again."""
+        if chat_id in self._sorry_chats or self._application is None:
+            return
+        self._sorry_chats.add(chat_id)
+        try:
+            await self._application.bot.send_message(chat_id, t.TRY_AGAIN_SOON)
+        except TelegramError as error:
+            logger.warning("could not ask a client to wait: %s", type(error).__name__)
+
+    async def _stop_within(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if the bot stops; return whether it is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    async def _attempt(
+        self, update: object, coroutine: Awaitable[Any]
+    ) -> tuple[_Result, BaseException | None]:
+        """Run the handlers once in one session; mark the inbox row in the same commit."""
+        attempt = _Attempt()
+        attempt_token = _attempt.set(attempt)
+        unit: UnitOfWork | None = None
+        update_id = _update_id(update)
+        try:
+            async with self._db.sessions() as session:
+                if update_id is not None and not await _still_pending(session, update_id):
+                    _close(coroutine)
+                    return _Result.SKIPPED, None
+                unit = UnitOfWork(session)
+                token = current_unit.set(unit)
+                try:
+                    await coroutine
+                finally:
+                    current_unit.reset(token)
+                if attempt.transient is not None:
+                    await session.rollback()
+                    return _Result.RETRY, attempt.transient
+                if update_id is not None:
+                    await _mark(session, update_id, unit.failed)
+                await session.commit()
+        except Exception as error:
+            _close(coroutine)
+            if is_transient(error):
+                return _Result.RETRY, error
+            logger.error("could not finish update %s: %s", update_id, describe(error))
+            await self._give_up(update)
+            return _Result.FAILED, error
+        finally:
+            _attempt.reset(attempt_token)
+        assert unit is not None
+        self.outage_over()
+        if unit.failed:
+            return _Result.FAILED, None
+        for callback in unit.after_commit:
             callback()
+        return _Result.DONE, None
+
+    async def _give_up(self, update: object) -> None:
+        """A bug, not a passing fault: mark the update failed on its own and apologise."""
+        update_id = _update_id(update)
+        if update_id is not None:
+            try:
+                async with self._db.session() as session:
+                    await _mark(session, update_id, failed=True)
+            except Exception as error:  # it stays pending and is tried again later
+                logger.warning(
+                    "could not mark update %s failed: %s", update_id, type(error).__name__
+                )
+        await self._apologise(update, t.SOMETHING_WENT_WRONG)
+
+    async def _apologise(self, update: object, text: str) -> None:
+        """Tell the client, once per update; if Telegram is away too, only log it."""
+        update_id = _update_id(update)
+        chat_id = _chat_key(update)
+        if chat_id is None or update_id in self._apologised or self._application is None:
+            return
+        if update_id is not None:
+            self._apologised.add(update_id)
+        try:
+            await self._application.bot.send_message(chat_id, text)
+        except TelegramError as error:
+            logger.warning("could not send an apology: %s", type(error).__name__)
 
 
-def retry_seconds(error: RetryAfter) -> float:
-    """Seconds Telegram asked us to wait (an int or a timedelta, by PTB's settings)."""
-    value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+async def _still_pending(session: AsyncSession, update_id: int) -> bool:
+    """False if the update was handled already (it was queued twice); True if pending or
+    not in the inbox at all."""
+    status = await session.scalar(
+        select(InboxUpdate.status).where(InboxUpdate.update_id == update_id)
+    )
+    return status in (None, InboxStatus.PENDING)
+
+
+async def _mark(session: AsyncSession, update_id: int, failed: bool) -> None:
+    """Handled: the row stays (for de-duplication by update_id), the raw update goes."""
+    await session.execute(
+        sql_update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(
+            status=InboxStatus.FAILED if failed else InboxStatus.DONE,
+            handled_at=utcnow(),
+            payload=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    """Drop a handlers' coroutine that will not run (no "never awaited" warning)."""
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()
 
 
 class Poller:
@@ -174,11 +542,16 @@ class Poller:
         self._application = application
         self._db = db
         self._timeout = timeout
+        processor = application.update_processor
+        assert isinstance(processor, DurableProcessor)
+        self._processor = processor
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         """Poll until cancelled."""
         offset: int | None = None
-        backoff = 1.0
+        backoff_seconds = 1.0  # getUpdates failing
+        store_failures = 0  # the database failing, in a row
         bot = self._application.bot
         while True:
             try:
@@ -196,22 +569,43 @@ class Poller:
                 continue
             except TelegramError as error:
                 logger.warning(
-                    "getUpdates failed (%s); retrying in %.0f s", type(error).__name__, backoff
+                    "getUpdates failed (%s); retrying in %.0f s",
+                    type(error).__name__,
+                    backoff_seconds,
                 )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                await asyncio.sleep(backoff_seconds)
+                backoff_seconds = min(backoff_seconds * 2, 30.0)
                 continue
-            backoff = 1.0
+            backoff_seconds = 1.0
             if not payloads:
                 continue
             try:
                 fresh = await store_updates(self._db, payloads, bot)
-            except SQLAlchemyError:
+            except Exception as error:
                 # Not stored, so not confirmed: Telegram serves the same batch again.
-                logger.exception("could not store updates; retrying in %.0f s", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                store_failures += 1
+                delay = backoff(store_failures, cap=10.0)
+                logger.warning(
+                    "could not store %d updates (%s); retrying in %.0f s",
+                    len(payloads),
+                    type(error).__name__,
+                    delay,
+                )
+                if is_database_outage(error):
+                    self._apologise(payloads)
+                await asyncio.sleep(delay)
                 continue
+            store_failures = 0
+            self._processor.outage_over()
             for update in fresh:
-                await self._application.update_queue.put(update)
+                await self._processor.enqueue(update)
             offset = payloads[-1]["update_id"] + 1
+
+    def _apologise(self, payloads: Sequence[dict[str, Any]]) -> None:
+        """The database is away: tell each waiting client (once) that we will get to them."""
+        chats = {_chat_key(parse_update(p, self._application.bot)) for p in payloads}
+        for chat in chats - {None}:
+            assert chat is not None
+            task = asyncio.create_task(self._processor.tell_outage(chat))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)

@@ -161,5 +161,8 @@ def parse_rating(text: str, low: int, high: int) -> int | None:
     match = re.search(r"\d+", text)
     if not match:
         return None
-    value = int(match.group())
+    digits = match.group().lstrip("0") or "0"
+    if len(digits) > len(str(high)):  # out of range, and int() refuses over 4,300 digits
+        return None
+    value = int(digits)
     return value if low <= value <= high else None

@@ -47,14 +47,17 @@ class ClientFacts:
     thought_records: list[str]
     voice_notes: list[str]
     last_report: date | None
+    crisis: list[str] = field(default_factory=list)  # flagged messages, already described
 
 
 def attention(client: ClientFacts, today: date) -> int:
-    """Higher first: days without a report, many "not today", anything to talk over."""
+    """Higher first: crisis words above all, then days without a report, many "not today",
+    anything to talk over."""
     quiet_days = (today - client.last_report).days if client.last_report else 14
     not_today = sum(p.counts["not_today"] for p in client.practices)
     talk = sum(5 for p in client.practices if p.talk_over)
-    return quiet_days + 2 * not_today + talk
+    crisis = 1000 if client.crisis else 0
+    return crisis + quiet_days + 2 * not_today + talk
 
 
 def overview_line(number: int, client: ClientFacts, today: date) -> str:
@@ -67,6 +70,7 @@ def overview_line(number: int, client: ClientFacts, today: date) -> str:
     else:
         last = t.SUMMARY_LAST_REPORT.format(days=(today - client.last_report).days)
     talk = t.SUMMARY_TALK_FLAG if any(p.talk_over for p in client.practices) else ""
+    talk += t.SUMMARY_CRISIS_FLAG if client.crisis else ""
     return t.SUMMARY_LINE.format(
         number=number, name=client.name, tries=tries, not_today=not_today, last=last, talk=talk
     )
@@ -83,6 +87,8 @@ def _trend(now: int, before: int) -> str:
 def render(client: ClientFacts) -> str:
     """The summary as text for a phone: one block per practice, then what the client wrote."""
     lines = [t.SUMMARY_TITLE.format(name=client.name, since=client.since, until=client.until)]
+    if client.crisis:
+        lines += ["", t.SUMMARY_CRISIS_TITLE, *client.crisis]
     for practice in client.practices:
         lines += ["", practice.card + (t.SUMMARY_TALK_FLAG if practice.talk_over else "")]
         lines.append(
@@ -108,30 +114,53 @@ def render(client: ClientFacts) -> str:
         lines += ["", t.SUMMARY_THOUGHTS_TITLE, *client.thought_records]
     if client.voice_notes:
         lines += ["", t.SUMMARY_VOICE_TITLE, *(f"“{note}”" for note in client.voice_notes)]
-    if not client.practices and not client.thought_records:
+    if not client.practices and not client.thought_records and not client.crisis:
         lines += ["", t.SUMMARY_NOTHING]
     return "\n".join(lines)
 
 
+def telegram_length(text: str) -> int:
+    """Telegram counts a message's length in UTF-16 code units: most emoji count twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting(line: str, limit: int) -> int:
+    """How many characters from the start of `line` fit in `limit` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(line):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return index
+    return len(line)
+
+
 def split_message(text: str, limit: int = 4096) -> list[str]:
-    """Split at line breaks (or, for one over-long line, at the limit) into Telegram messages."""
-    parts: list[str] = []
-    current = ""
+    """Split text into Telegram messages of at most `limit` (UTF-16 code units).
+
+    Cuts at line breaks, and inside a line only when that one line is over the limit; pieces
+    with nothing but whitespace are left out (Telegram refuses to send them).
+    """
+    if telegram_length(text) <= limit:
+        return [text] if text.strip() else []
+    chunks: list[str] = []
     for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            candidate = line
-        current = candidate
-    if current:
-        parts.append(current)
-    return parts
+        while telegram_length(line) > limit:
+            cut = _fitting(line, limit) or 1  # a limit under 2 cannot hold some characters
+            chunks.append(line[:cut])
+            line = line[cut:]
+        chunks.append(line)
+    parts: list[str] = []
+    lines: list[str] = []
+    used = -1  # the newline before the first line is not sent
+    for chunk in chunks:
+        size = telegram_length(chunk)
+        if lines and used + 1 + size > limit:
+            parts.append("\n".join(lines))
+            lines, used = [], -1
+        lines.append(chunk)
+        used += 1 + size
+    parts.append("\n".join(lines))
+    return [part for part in parts if part.strip()]
 
 
 def chart(client: ClientFacts) -> bytes:

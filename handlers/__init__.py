@@ -8,6 +8,7 @@ from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -15,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.texts import en as t
-from handlers import router
+from handlers import privacy, router, safety
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -23,7 +24,12 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
     # 0. Every update: a client who blocked the bot and writes again is active again.
-    application.add_handler(TypeHandler(Update, router.seen), group=-1)
+    application.add_handler(TypeHandler(Update, router.seen), group=-2)
+
+    # 0. Every private text, caption or edit: crisis words get crisis resources and nothing
+    # else (this handler then stops the rest).
+    words = filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION)
+    application.add_handler(MessageHandler(words, safety.screen), group=-1)
 
     # 1. Commands: they work from anywhere, including the middle of a flow.
     for name, callback in (
@@ -39,6 +45,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("checkin", router.checkin),
         ("cancel", router.cancel),
         ("help", router.help_command),
+        ("sos", safety.sos),
+        ("mydata", privacy.mydata_command),  # anyone, before consent too
+        ("forget", privacy.forget_command),
     ):
         application.add_handler(CommandHandler(name, callback, filters=private))
     people = ("clinician", "invite", "summary", "export", "suggest", "support")
@@ -57,6 +66,16 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     # 5. Everything else a client can send privately (unknown commands, stickers, photos...).
     application.add_handler(MessageHandler(private, router.other_message))
+
+    # 6. An edited text is not read again; the client is told so.
+    edited = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
+    application.add_handler(MessageHandler(edited, router.edited_message))
+
+    # 7. Groups: a command meant for the bot, or being added, gets one pointer to a private
+    # chat; nothing else from a group (or a channel) is read.
+    in_group = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND
+    application.add_handler(MessageHandler(in_group, router.group_command))
+    application.add_handler(ChatMemberHandler(router.bot_added, ChatMemberHandler.MY_CHAT_MEMBER))
 
     # Errors: roll back the update's changes and apologise.
     application.add_error_handler(router.error)

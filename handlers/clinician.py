@@ -23,6 +23,7 @@ from handlers import design
 from handlers import thought as thought_steps
 from handlers.common import Turn, local_today
 from handlers.practices import card
+from scheduler.cues import local_now
 from storage.models import (
     Adjustment,
     AuditEntry,
@@ -33,6 +34,7 @@ from storage.models import (
     JobStatus,
     Practice,
     Report,
+    SafetyFlag,
     Share,
     Suggestion,
     ThoughtRecord,
@@ -262,6 +264,13 @@ async def gather(
             )
         )
     ).all()
+    flags = (
+        await session.scalars(
+            select(SafetyFlag)
+            .where(SafetyFlag.user_id == client.id, SafetyFlag.at >= start)
+            .order_by(SafetyFlag.id)
+        )
+    ).all()
     last = await session.scalar(
         select(Report.local_date)
         .join(Practice, Practice.id == Report.practice_id)
@@ -280,6 +289,14 @@ async def gather(
         ],
         voice_notes=[n.words for n in notes if n.words],
         last_report=last,
+        crisis=[
+            t.SUMMARY_CRISIS_ITEM.format(
+                day=local_now(client.timezone or "UTC", flag.at).strftime("%a %d %b %H:%M"),
+                source=t.CRISIS_SOURCES.get(flag.source, flag.source),
+                words=flag.words,
+            )
+            for flag in flags
+        ],
     )
 
 

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.context import BetweenContext
+from bot.summary import split_message
 from bot.texts import en as t
 from scheduler.cues import local_now
 from storage import repo
@@ -82,10 +83,15 @@ class Turn:
             logger.info("callback query %s could not be answered (too old)", query.id)
 
     async def say(self, text: str, rows: Sequence[Sequence[Button]] | None = None) -> Message:
+        """Send text, buttons under it; text over Telegram's limit (e.g. a card holding long
+        answers) goes as several messages, the buttons under the last."""
         chat = self.update.effective_chat
         assert chat is not None
         markup = self.keyboard(rows) if rows else None
-        return await self.context.bot.send_message(chat.id, text, reply_markup=markup)
+        *first, last = split_message(text) or [text]
+        for piece in first:
+            await self.context.bot.send_message(chat.id, piece)
+        return await self.context.bot.send_message(chat.id, last, reply_markup=markup)
 
 
 def short_answer(text: str, limit: int = MAX_SHORT_ANSWER) -> tuple[str | None, str | None]:

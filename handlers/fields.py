@@ -87,18 +87,16 @@ def to_draft(field: str, value: Any) -> Any:
 
 
 async def toggle_day(turn: Turn, flow: str, data: dict[str, Any], value: str) -> str | None:
-    """Toggle a day in the picker in place; return the chosen days once they are settled."""
+    """Toggle a pressed day in the picker in place; return the chosen days once settled."""
     picked: list[str] = list(data.get("picked", []))
     if value == "done":
         if picked:
             return normalise_days(picked)
         await turn.say(t.DAYS_NONE_PICKED, day_picker(picked))
         return None
-    if value not in t.DAY_NAMES:  # typed days while the picker is open are fine too
-        days, problem = from_text("days", value)
-        if problem:
-            await turn.say(problem)
-        return days
+    if value not in t.DAY_NAMES:
+        await turn.say(t.DAYS_PICK, day_picker(picked))
+        return None
     data["picked"] = [d for d in picked if d != value] if value in picked else [*picked, value]
     await turn.set_conversation(flow, "days_pick", data)
     query = turn.update.callback_query
@@ -115,15 +113,16 @@ async def read_answer(
     None means there is nothing to apply yet: the client was told what is needed, or the day
     picker was opened or toggled.
     """
-    if step == "days_pick":
+    if step == "days_pick" and pressed:
         days = await toggle_day(turn, flow, data, value)
         return None if days is None else ("days", days)
-    if not pressed:
-        parsed, problem = from_text(step, value)
+    if not pressed:  # typed days while the picker is open are read as days too
+        field = "days" if step == "days_pick" else step
+        parsed, problem = from_text(field, value)
         if problem:
             await turn.say(problem)
             return None
-        return step, parsed
+        return field, parsed
     parsed = from_button(step, value)
     if parsed == CHOOSE_DAYS:
         data["picked"] = []

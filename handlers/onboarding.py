@@ -7,15 +7,12 @@ from typing import Any
 from bot.parsing import resolve_timezone
 from bot.texts import en as t
 from handlers.common import Turn, short_answer
+from handlers.safety import crisis_text
 from scheduler.cues import local_now
 from storage import repo
 from storage.models import Conversation, PracticeStatus, utcnow
 
 FLOW = "onboarding"
-
-
-def crisis_text(turn: Turn) -> str:
-    return turn.context.services.settings.crisis_text or t.DEFAULT_CRISIS
 
 
 async def start(turn: Turn) -> None:

@@ -8,8 +8,13 @@ from types import ModuleType
 
 from sqlalchemy import update as sql_update
 from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BetweenContext, current_unit
+from bot.ingest import defer_if_transient
+from bot.logs import describe
 from bot.texts import en as t
 from handlers import (
     clinician,
@@ -17,7 +22,9 @@ from handlers import (
     nudges,
     onboarding,
     practices,
+    privacy,
     reports,
+    safety,
     supporters,
     thought,
     voice,
@@ -185,7 +192,7 @@ async def cancel(update: Update, context: BetweenContext) -> None:
 async def help_command(update: Update, context: BetweenContext) -> None:
     """List the commands in plain words, with crisis resources."""
     turn = Turn(update, context)
-    await turn.say(t.HELP.format(crisis=onboarding.crisis_text(turn)))
+    await turn.say(t.HELP.format(crisis=safety.crisis_text(turn)))
 
 
 async def text(update: Update, context: BetweenContext) -> None:
@@ -214,6 +221,44 @@ async def other_message(update: Update, context: BetweenContext) -> None:
     await turn.say(t.NEED_TEXT if conversation and not is_command else t.FALLBACK)
 
 
+async def edited_message(update: Update, context: BetweenContext) -> None:
+    """An answer is taken as first sent; an edit is not read, so say so instead of ignoring it."""
+    await Turn(update, context).say(t.EDIT_NOT_SEEN)
+
+
+async def _point_to_private_chat(update: Update, context: BetweenContext) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    try:
+        await context.bot.send_message(chat.id, t.PRIVATE_ONLY)
+    except TelegramError as error:  # e.g. not allowed to post in that group: stay quiet
+        logger.info("could not point chat %s to a private chat (%s)", chat.id, error)
+
+
+async def group_command(update: Update, context: BetweenContext) -> None:
+    """In a group, a command meant for this bot gets one short pointer to a private chat.
+    Nothing else said in a group is read, stored, or taken as anyone's answer."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    addressee = message.text.split(maxsplit=1)[0].partition("@")[2]
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # another bot's command
+    await _point_to_private_chat(update, context)
+
+
+async def bot_added(update: Update, context: BetweenContext) -> None:
+    """Added to a group: say once, briefly, that Between works in private chats only."""
+    change = update.my_chat_member
+    if (
+        change is not None
+        and change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        and change.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+        and change.new_chat_member.status
+        in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR)
+    ):
+        await _point_to_private_chat(update, context)
+
+
 async def button(update: Update, context: BetweenContext) -> None:
     """Check a button's signature and freshness, then hand it to its flow."""
     query = update.callback_query
@@ -221,12 +266,12 @@ async def button(update: Update, context: BetweenContext) -> None:
     turn = Turn(update, context)
     parts = context.services.signer.unpack(turn.user_id, query.data)
     if parts is None:
-        logger.warning("refused a callback with a bad signature from user %s", turn.user_id)
+        logger.warning("refused a callback with a bad signature")
         await turn.acknowledge(t.UNKNOWN_BUTTON)
         return
     route = BUTTON_ROUTES.get((parts[0], len(parts) - 1))
     if route is None:
-        logger.warning("refused an unknown callback kind from user %s", turn.user_id)
+        logger.warning("refused an unknown callback kind")
         await turn.acknowledge(t.UNKNOWN_BUTTON)
         return
     await turn.acknowledge()
@@ -250,7 +295,8 @@ async def _answer_button(turn: Turn, step: str, value: str, version: str) -> Non
 # l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode,
 # v = use a voice note's transcript as the answer to the current step, t = thought record,
 # k = consent to share with a clinician, x = stop sharing, g = answer a clinician's suggestion,
-# n = invite a supporter, u = remove one, h = a supporter's kind word back.
+# n = invite a supporter, u = remove one, h = a supporter's kind word back,
+# f = the answer to /forget (yes|no, the user row it was asked of, when it was asked).
 BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("a", 3): _answer_button,
     ("r", 2): reports.on_outcome,
@@ -267,20 +313,29 @@ BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
     ("n", 1): supporters.invite,
     ("u", 1): supporters.remove,
     ("h", 1): supporters.start_reply,
+    ("f", 3): privacy.on_forget,
 }
 
 
 async def error(update: object, context: BetweenContext) -> None:
-    """Undo the failed update's changes, log without content, and apologise kindly."""
-    logger.error(
-        "update handling failed: %s", type(context.error).__name__, exc_info=context.error
-    )
+    """Undo the failed update's changes and stop its other handlers. A passing fault
+    (Telegram or the database briefly away) leaves the update to be tried again; a bug is
+    logged without content and gets a kind apology."""
     unit = current_unit.get(None)
     if unit is not None:
         unit.failed = True
-        await unit.session.rollback()
+        try:
+            await unit.session.rollback()
+        except Exception as problem:  # the connection may be gone: nothing was kept anyway
+            logger.warning("could not roll back: %s", type(problem).__name__)
+    if defer_if_transient(context.error):
+        logger.warning("update will be tried again: %s", type(context.error).__name__)
+        raise ApplicationHandlerStop
+    if context.error is not None:
+        logger.error("update handling failed: %s", describe(context.error))
     if isinstance(update, Update) and update.effective_chat:
         try:
             await context.bot.send_message(update.effective_chat.id, t.SOMETHING_WENT_WRONG)
         except Exception:  # the apology itself may fail (e.g. Telegram is down): log only
-            logger.warning("could not send the apology to chat %s", update.effective_chat.id)
+            logger.warning("could not send the apology")
+    raise ApplicationHandlerStop  # the session was rolled back: later handlers must not run

@@ -10,6 +10,7 @@ from telegram import Message
 from telegram.error import TelegramError
 
 from bot.context import current_unit
+from bot.faults import is_telegram_hiccup
 from bot.texts import en as t
 from handlers.common import Turn, short_answer
 from storage import repo
@@ -67,6 +68,8 @@ async def receive(turn: Turn) -> None:
             await telegram_file.download_to_drive(path)
             job.audio_path = str(path)
         except TelegramError as error:
+            if is_telegram_hiccup(error):
+                raise  # Telegram is briefly away: the whole update is tried again later
             logger.warning("could not fetch a voice note: %s", error.message)
             problem = "too_big" if "too big" in error.message.lower() else "unreadable"
     if problem:

@@ -5,23 +5,33 @@ whose `next_fire_at` has passed gets a delivery row with a unique key (so planni
 nothing) and its next fire time advanced, in one commit. Then it *sends* pending deliveries,
 oldest first, one per chat per tick (Telegram allows about one message a second per chat), with
 python-telegram-bot's AIORateLimiter keeping the overall rate and retrying 429 answers.
+
+What Telegram accepted is appended to a small journal file the moment it answers, before the
+database is told (which can wait behind other writers, or be away): a restart reads the journal
+first, so a nudge is sent again only if the process dies in the instant between Telegram's
+answer and that write. A tick that cannot reach the database backs off and tries again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import os
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.callbacks import CallbackSigner
+from bot.faults import backoff, is_database_outage, retry_seconds
+from bot.logs import describe
 from bot.texts import en as t
 from scheduler.cues import checkin_at, fit_quiet_hours, local_now, next_fire
 from storage.db import Database, insert_ignoring_duplicates
@@ -76,6 +86,51 @@ def plan_delivery(
     return row
 
 
+class SentJournal:
+    """Deliveries Telegram accepted, written down the moment it answered.
+
+    One line per send, appended with a single write(): it survives a kill -9 (the page cache
+    outlives the process), so after a restart the nudge is recorded as sent, not sent again.
+    Only the dispatcher of one `between run` process writes it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.entries: dict[int, tuple[int, datetime]] = self._read()
+
+    def _read(self) -> dict[int, tuple[int, datetime]]:
+        entries: dict[int, tuple[int, datetime]] = {}
+        if not self._path.exists():
+            return entries
+        for line in self._path.read_text().splitlines():
+            try:
+                delivery_id, message_id, sent_at = line.split()
+                entries[int(delivery_id)] = (int(message_id), datetime.fromisoformat(sent_at))
+            except ValueError:  # a line torn by a crash mid-write: that send is not recorded
+                logger.warning("skipped an unreadable line in the sent journal")
+        return entries
+
+    def record(self, delivery_id: int, message_id: int, sent_at: datetime) -> None:
+        line = f"{delivery_id} {message_id} {sent_at.isoformat()}\n".encode()
+        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        self.entries[delivery_id] = (message_id, sent_at)
+
+    def forget(self, delivery_ids: Iterable[int]) -> None:
+        """Drop entries the database now holds (rewritten whole, then swapped in)."""
+        for delivery_id in delivery_ids:
+            self.entries.pop(delivery_id, None)
+        fresh = self._path.with_suffix(".tmp")
+        fresh.write_text(
+            "".join(f"{d} {m} {at.isoformat()}\n" for d, (m, at) in self.entries.items())
+        )
+        os.replace(fresh, self._path)
+
+
 @dataclass
 class Outgoing:
     delivery_id: int
@@ -96,6 +151,7 @@ class Dispatcher:
         grace: timedelta,
         batch: int = 1000,
         clock: Callable[[], datetime] = utcnow,
+        journal: SentJournal | None = None,
     ) -> None:
         self._db = db
         self._bot = bot
@@ -106,14 +162,58 @@ class Dispatcher:
         self._dialect = "sqlite" if db.is_sqlite else "postgresql"
         self._busy = asyncio.Lock()
         self._stopping = False
+        self._journal = journal
+        self._failures = 0
+        self._resume_at = 0.0  # monotonic: after a database outage or a 429, not before
 
     async def tick(self) -> None:
-        """Plan everything due, then send rounds a second apart until nothing due is left."""
+        """Plan everything due, then send rounds a second apart until nothing due is left.
+
+        A database outage (or any other error) is logged and the next ticks back off.
+        """
+        if time.monotonic() < self._resume_at:
+            return
         async with self._busy:
-            while not self._stopping and await self.plan(self._clock()) == self._batch:
-                pass
-            while not self._stopping and await self.send_due(self._clock()):
-                await asyncio.sleep(1.0)
+            try:
+                await self.settle()
+                while not self._stopping and await self.plan(self._clock()) == self._batch:
+                    pass
+                while not self._stopping and await self.send_due(self._clock()):
+                    await asyncio.sleep(1.0)
+            except Exception as error:
+                self._failures += 1
+                delay = backoff(self._failures)
+                self._resume_at = max(self._resume_at, time.monotonic() + delay)
+                if is_database_outage(error):
+                    logger.warning(
+                        "dispatch paused for %.0f s: database unavailable (%s)",
+                        delay,
+                        type(error).__name__,
+                    )
+                else:
+                    logger.error("dispatch tick failed: %s", describe(error))
+                return
+            self._failures = 0
+
+    async def settle(self) -> None:
+        """Record as sent what the journal says Telegram accepted (after a crash or outage)."""
+        if self._journal is None or not self._journal.entries:
+            return
+        entries = dict(self._journal.entries)
+        async with self._db.session() as session:
+            for delivery_id, (message_id, sent_at) in entries.items():
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
+                    .values(
+                        status=DeliveryStatus.SENT,
+                        note=None,
+                        message_id=message_id,
+                        sent_at=sent_at,
+                    )
+                )
+        self._journal.forget(entries)
+        logger.info("recorded %d sent deliveries from the journal", len(entries))
 
     async def stop(self) -> None:
         """Let the running tick finish its round (never cut a send or a commit in half)."""
@@ -169,7 +269,11 @@ class Dispatcher:
                     select(Delivery, Practice, User)
                     .join(Practice, Practice.id == Delivery.practice_id)
                     .join(User, User.id == Delivery.user_id)
-                    .where(Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= now)
+                    .where(
+                        Delivery.status == DeliveryStatus.PENDING,
+                        Delivery.due_at <= now,
+                        Delivery.id.not_in(list(self._journal.entries) if self._journal else []),
+                    )
                     .order_by(Delivery.due_at, Delivery.id)
                     .limit(self._batch)
                 )
@@ -191,7 +295,8 @@ class Dispatcher:
             *(self._send(item) for item in outgoing), return_exceptions=True
         )
         for error in (r for r in results if isinstance(r, BaseException)):
-            logger.error("a delivery could not be recorded: %s", type(error).__name__)
+            # Sent but not recorded: the journal has it, the next tick records it.
+            logger.warning("a delivery could not be recorded yet: %s", type(error).__name__)
         return deferred > 0 or len(rows) == self._batch
 
     async def _reason_not_to_send(
@@ -266,8 +371,13 @@ class Dispatcher:
         except TelegramError as error:
             # Timeouts, 5xx, 429 after the rate limiter's retries: still pending, next tick.
             logger.warning("delivery %s not sent yet: %s", item.delivery_id, type(error).__name__)
+            if isinstance(error, RetryAfter):
+                self._resume_at = max(self._resume_at, time.monotonic() + retry_seconds(error))
             return
-        await self._mark(item, DeliveryStatus.SENT, message_id=message.message_id)
+        sent_at = utcnow()
+        if self._journal is not None:
+            self._journal.record(item.delivery_id, message.message_id, sent_at)
+        await self._mark(item, DeliveryStatus.SENT, message_id=message.message_id, at=sent_at)
 
     async def _mark(
         self,
@@ -277,6 +387,7 @@ class Dispatcher:
         note: str | None = None,
         message_id: int | None = None,
         deactivate: bool = False,
+        at: datetime | None = None,
     ) -> None:
         async with self._db.session() as session:
             if deactivate:
@@ -286,7 +397,7 @@ class Dispatcher:
             await session.execute(
                 update(Delivery)
                 .where(Delivery.id == item.delivery_id)
-                .values(status=status, note=note, message_id=message_id, sent_at=utcnow())
+                .values(status=status, note=note, message_id=message_id, sent_at=at or utcnow())
             )
 
 

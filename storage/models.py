@@ -338,6 +338,19 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SafetyFlag(Base):
+    """A message or voice note with crisis words: answered with crisis resources, and shown
+    to a clinician the client shares with."""
+
+    __tablename__ = "safety_flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    words: Mapped[str] = mapped_column(EncryptedText)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Conversation(Base):
     """Where a client is in a flow, so a restart resumes instead of forgetting."""
 
@@ -356,11 +369,17 @@ class InboxUpdate(Base):
     """An update stored before Telegram is told it arrived (durable ingest)."""
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_status", "status", "update_id"),)
+    __table_args__ = (
+        Index("ix_inbox_status", "status", "update_id"),
+        Index("ix_inbox_fingerprint", "fingerprint"),
+    )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    # The raw update, until it is handled; then only the row stays (to recognise a resend).
+    payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    # A hash of who pressed which button on which message: recognises a double tap.
+    fingerprint: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[InboxStatus] = mapped_column(_enum(InboxStatus), default=InboxStatus.PENDING)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]

@@ -41,6 +41,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 MAX_TEXT = 4096
+DROPPED = 0  # a status meaning "close the connection without answering"
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile limit of the cloud Bot API
@@ -287,6 +288,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = 400, _bad(f"can't decode request: {exc!r}").payload()
         else:
             status, payload = self.fake._handle_api(token, method, params)
+        if status == DROPPED:
+            self.close_connection = True  # no answer at all
+            return
         self._reply(status, json.dumps(payload).encode(), "application/json")
 
     def _reply(self, status: int, body: bytes, content_type: str) -> None:
@@ -348,6 +352,8 @@ class FakeTelegram:
         self._blocked: set[int] = set()
         self._faults: dict[str, list[ApiError]] = {}
         self._delays: dict[str, list[float]] = {}
+        self._drops: dict[str, int] = {}
+        self._holds: dict[str, list[threading.Event]] = {}
         # Bot API method names are case-insensitive: "sendMessage" -> self._api_send_message.
         self._api: dict[str, Callable[[dict[str, Any]], Any]] = {
             name.removeprefix("_api_").replace("_", ""): getattr(self, name)
@@ -665,6 +671,20 @@ class FakeTelegram:
                 ApiError(status, description, retry_after) for _ in range(times)
             )
 
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection instead of answering the next calls (a network failure the
+        bot cannot tell from a lost answer); they do not take effect."""
+        with self._cond:
+            self._drops[method.lower()] = self._drops.get(method.lower(), 0) + times
+
+    def hold_next(self, method: str) -> threading.Event:
+        """Hold the answer of the next call until the returned event is set (it takes effect
+        at once, like delay_next, but for as long as the test needs)."""
+        release = threading.Event()
+        with self._cond:
+            self._holds.setdefault(method.lower(), []).append(release)
+        return release
+
     def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
         """Hold the answer of the next calls: they take effect, but the reply comes late."""
         with self._cond:
@@ -674,6 +694,7 @@ class FakeTelegram:
 
     def _handle_api(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, Any]:
         delay = 0.0
+        hold: threading.Event | None = None
         with self._cond:
             self.calls.append((method, params))
             try:
@@ -684,6 +705,11 @@ class FakeTelegram:
                     raise ApiError(404, "Not Found")
                 delays = self._delays.get(method.lower())
                 delay = delays.pop(0) if delays else 0.0
+                holds = self._holds.get(method.lower())
+                hold = holds.pop(0) if holds else None
+                if self._drops.get(method.lower()):
+                    self._drops[method.lower()] -= 1
+                    return DROPPED, None
                 faults = self._faults.get(method.lower())
                 if faults:
                     raise faults.pop(0)
@@ -695,6 +721,8 @@ class FakeTelegram:
                 status, payload = 500, ApiError(500, f"Internal Server Error: {exc!r}").payload()
         if delay:
             self._stopping.wait(delay)
+        while hold is not None and not hold.wait(0.05) and not self._stopping.is_set():
+            pass
         return status, payload
 
     def _download(self, token: str, file_path: str) -> bytes | None:

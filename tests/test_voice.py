@@ -215,3 +215,17 @@ async def test_two_workers_never_claim_the_same_job(harness: Harness, settings: 
     assert len(first) + len(second) == 20
     assert not set(first) & set(second)
     await harness.start()
+
+
+async def test_a_voice_note_telegram_could_not_hand_over_is_fetched_again_not_lost(
+    harness: Harness,
+) -> None:
+    await harness.onboard(SAM)
+    harness.fake.fail_next("getFile", 502)
+
+    got_it, heard = await send_voice(harness, SAM, "sister.ogg")
+
+    assert got_it == t.VOICE_GOT_IT
+    assert "sister" in heard.lower()
+    [job] = await settled_jobs(harness)
+    assert job.status == JobStatus.DONE and job.problem is None

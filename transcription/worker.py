@@ -2,9 +2,12 @@
 
 A job is a row (DESIGN.md, decision 4). A worker claims the oldest claimable job by setting a
 lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers on other machines never take the same
-job; SQLite's `BEGIN IMMEDIATE` serialises claims). A worker that dies leaves its lease to run
-out and another claims the job again. The transcript is stored before the reply is sent, and a
-job whose reply did not go out is claimed again just to send it, so nothing is lost.
+job; SQLite's `BEGIN IMMEDIATE` serialises claims). The worker renews its lease while it works,
+so a short lease is safe; a worker that dies stops renewing, the lease runs out and another
+claims the job again. The lease a worker holds is also its proof of ownership: a result is
+stored only while the lease is still the one it set. The transcript is stored before the reply
+is sent, and a job whose reply did not go out is claimed again just to send it, so nothing is
+lost. The database or Telegram being briefly away is waited out with backoff.
 """
 
 from __future__ import annotations
@@ -12,28 +15,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
+from bot.faults import backoff, is_database_outage, is_telegram_hiccup
+from bot.logs import describe
+from bot.safety import crisis_phrases, mentions_crisis
 from bot.summary import split_message
 from bot.texts import en as t
 from storage.db import Database
-from storage.models import JobStatus, TranscriptionJob, utcnow
+from storage.models import JobStatus, SafetyFlag, TranscriptionJob, utcnow
 from transcription.engine import AudioProblem, Transcriber
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
+# A worker that stops renewing its lease (killed, or crashed by the note itself: the two cannot
+# be told apart) costs the note an attempt; after this many the note is called unreadable, so a
+# note that crashes the worker cannot keep the bot in a crash loop. Generous, because a bot
+# killed again and again mid-transcription must still answer every note.
+MAX_ATTEMPTS = 10
 IDLE_POLL_SECONDS = 0.5
+# How long a worker keeps retrying a database write before leaving the job to its lease.
+DB_PATIENCE_SECONDS = 120.0
+
+T = TypeVar("T")
 
 
-def claimable(now: datetime) -> object:
+def claimable(now: datetime) -> Any:
     """Pending jobs, jobs whose worker's lease ran out, and finished jobs whose reply is due."""
     lease_over = or_(TranscriptionJob.lease_until.is_(None), TranscriptionJob.lease_until < now)
     return or_(
@@ -45,6 +62,20 @@ def claimable(now: datetime) -> object:
             lease_over,
         ),
     )
+
+
+@dataclass
+class _Lease:
+    """The lease this worker holds on one job; `until` is also its ownership token."""
+
+    job_id: int
+    until: datetime
+    lost: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class _NotNow(Exception):
+    """Telegram is briefly away: leave the job for a retry soon, not counted as an attempt."""
 
 
 class TranscriptionWorker:
@@ -60,6 +91,7 @@ class TranscriptionWorker:
         self.name = name
         self._transcriber: Transcriber | None = None
         self._lease = timedelta(seconds=settings.transcribe_lease_seconds)
+        self._stop = asyncio.Event()
 
     def _model(self) -> Transcriber:
         if self._transcriber is None:
@@ -71,15 +103,31 @@ class TranscriptionWorker:
     async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
         """Work until `stop` is set; `wake` is set when this process adds a job.
 
-        An unexpected error is logged and the loop goes on.
+        An error is logged and the loop goes on, waiting longer after each in a row (the
+        database may be restarting).
         """
+        self._stop = stop
         wake = wake or asyncio.Event()
+        failures = 0
         while not stop.is_set():
             try:
                 worked = await self.work_once()
-            except Exception:
-                logger.exception("worker %s hit an error; carrying on", self.name)
-                worked = False
+                failures = 0
+            except Exception as error:
+                failures += 1
+                delay = backoff(failures)
+                if is_database_outage(error):
+                    logger.warning(
+                        "worker %s: database unavailable (%s); retrying in %.0f s",
+                        self.name,
+                        type(error).__name__,
+                        delay,
+                    )
+                else:
+                    logger.error("worker %s hit an error: %s", self.name, describe(error))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                continue
             if not worked:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), IDLE_POLL_SECONDS)
@@ -87,13 +135,29 @@ class TranscriptionWorker:
 
     async def work_once(self) -> bool:
         """Claim and finish one job; return whether there was one."""
+        if self._transcriber is None:
+            if not await self._job_waiting():
+                return False
+            # Load the model before claiming, so the lease covers the work, not the loading.
+            await asyncio.to_thread(self._model)
         job = await self.claim()
         if job is None:
             return False
-        if job.status == JobStatus.RUNNING:
-            await self._transcribe(job)
-        await self._reply(job)
+        assert job.lease_until is not None
+        lease = _Lease(job.id, job.lease_until)
+        async with self._keeping(lease):
+            try:
+                if job.status == JobStatus.RUNNING and not await self._transcribe(job, lease):
+                    return True
+                if not lease.lost:
+                    await self._reply(job, lease)
+            except _NotNow as error:
+                await self._retry_soon(job, lease, error)
         return True
+
+    async def _job_waiting(self) -> bool:
+        async with self._db.session() as session:
+            return bool(await session.scalar(select(exists().where(claimable(utcnow())))))
 
     async def claim(self) -> TranscriptionJob | None:
         now = utcnow()
@@ -116,6 +180,72 @@ class TranscriptionWorker:
             logger.info("worker %s claimed job %s (attempt %s)", self.name, job.id, job.attempts)
             return job
 
+    @contextlib.asynccontextmanager
+    async def _keeping(self, lease: _Lease) -> AsyncIterator[None]:
+        """Renew the lease every third of its length while the body runs."""
+        renewing = asyncio.create_task(self._renew(lease))
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _renew(self, lease: _Lease) -> None:
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            async with lease.lock:
+                until = utcnow() + self._lease
+                try:
+                    async with self._db.session() as session:
+                        result: Any = await session.execute(
+                            update(TranscriptionJob)
+                            .where(
+                                TranscriptionJob.id == lease.job_id,
+                                TranscriptionJob.lease_until == lease.until,
+                            )
+                            .values(lease_until=until)
+                            .execution_options(synchronize_session=False)
+                        )
+                except Exception as error:  # try again at the next renewal
+                    logger.warning(
+                        "worker %s could not renew its lease on job %s: %s",
+                        self.name,
+                        lease.job_id,
+                        type(error).__name__,
+                    )
+                    continue
+                if result.rowcount != 1:
+                    logger.warning("worker %s lost job %s to another", self.name, lease.job_id)
+                    lease.lost = True
+                    return
+                lease.until = until
+
+    async def _patiently(self, what: str, write: Callable[[], Awaitable[T]]) -> T:
+        """Run a database write, waiting out an outage for a while (then give up: the lease
+        runs out and the job is claimed again)."""
+        failures, waited = 0, 0.0
+        while True:
+            try:
+                return await write()
+            except Exception as error:
+                if not is_database_outage(error) or waited >= DB_PATIENCE_SECONDS:
+                    raise
+                failures += 1
+                delay = backoff(failures)
+                logger.warning(
+                    "worker %s could not %s (%s); retrying in %.0f s",
+                    self.name,
+                    what,
+                    type(error).__name__,
+                    delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                if self._stop.is_set():
+                    raise
+                waited += delay
+
     async def _audio(self, job: TranscriptionJob) -> Path:
         """The job's audio; a worker on another machine fetches it again from Telegram."""
         path = Path(job.audio_path or "")
@@ -126,14 +256,18 @@ class TranscriptionWorker:
         try:
             await (await self._bot.get_file(job.file_id)).download_to_drive(path)
         except TelegramError as error:
+            if is_telegram_hiccup(error):
+                raise _NotNow(error) from error
             logger.warning("could not fetch audio for job %s: %s", job.id, type(error).__name__)
         return path
 
-    async def _transcribe(self, job: TranscriptionJob) -> None:
+    async def _transcribe(self, job: TranscriptionJob, lease: _Lease) -> bool:
+        """Transcribe and store; return False if the job was lost to another worker."""
         path = await self._audio(job)
+        max_seconds = self._settings.max_voice_seconds
         try:
             transcript = await asyncio.to_thread(
-                self._model().transcribe, path, max_seconds=self._settings.max_voice_seconds
+                lambda: self._model().transcribe(path, max_seconds=max_seconds)
             )
         except AudioProblem as problem:
             job.status, job.problem = JobStatus.FAILED, problem.kind
@@ -142,11 +276,47 @@ class TranscriptionWorker:
             job.transcript = transcript.text
             job.problem = None if transcript.heard_words else "no_words"
         job.finished_at = utcnow()
-        async with self._db.session() as session:
-            await session.merge(job)
+        values = {
+            "status": job.status,
+            "problem": job.problem,
+            "transcript": job.transcript,
+            "finished_at": job.finished_at,
+        }
+        flag = None
+        if job.transcript and self._mentions_crisis(job.transcript):
+            flag = SafetyFlag(user_id=job.user_id, source="voice", words=job.transcript[:2000])
+        if not await self._patiently(
+            "store a transcript", lambda: self._store(lease, values, flag)
+        ):
+            logger.info("worker %s: job %s was taken over; result dropped", self.name, job.id)
+            return False
         path.unlink(missing_ok=True)  # retention: none; the transcript is stored
+        return True
 
-    async def _reply(self, job: TranscriptionJob) -> None:
+    async def _store(
+        self, lease: _Lease, values: dict[str, Any], flag: SafetyFlag | None = None
+    ) -> bool:
+        """Write the result (and any crisis flag) only while this worker holds the lease."""
+        async with lease.lock:
+            if lease.lost:
+                return False
+            async with self._db.session() as session:
+                result: Any = await session.execute(
+                    update(TranscriptionJob)
+                    .where(
+                        TranscriptionJob.id == lease.job_id,
+                        TranscriptionJob.lease_until == lease.until,
+                    )
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:
+                    lease.lost = True
+                elif flag is not None:
+                    session.add(flag)
+            return not lease.lost
+
+    async def _reply(self, job: TranscriptionJob, lease: _Lease) -> None:
         text, markup = self._compose(job)
         parts = split_message(text)
         try:
@@ -161,15 +331,43 @@ class TranscriptionWorker:
             )
             job.reply_message_id = message.message_id
         except Forbidden:
-            logger.info("user %s blocked the bot before their transcript was sent", job.user_id)
+            logger.info("a client blocked the bot before their transcript was sent")
         except BadRequest as error:  # retrying would not help; the transcript stays stored
-            logger.warning("reply for job %s refused: %s", job.id, error.message)
+            logger.warning("reply for job %s refused: %s", job.id, type(error).__name__)
         except TelegramError as error:
-            logger.warning("reply for job %s not sent yet: %s", job.id, type(error).__name__)
-            return  # the job is claimed again once its lease runs out
+            raise _NotNow(error) from error
         job.replied = True
+        await self._patiently("record a reply", lambda: self._replied(job))
+
+    async def _replied(self, job: TranscriptionJob) -> None:
+        """Record the reply at once: the message is out, whoever holds the lease now."""
         async with self._db.session() as session:
-            await session.merge(job)
+            await session.execute(
+                update(TranscriptionJob)
+                .where(TranscriptionJob.id == job.id)
+                .values(replied=True, reply_message_id=job.reply_message_id)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _retry_soon(self, job: TranscriptionJob, lease: _Lease, error: _NotNow) -> None:
+        """Telegram is briefly away: shorten the lease so the job is tried again soon, and do
+        not count this as one of the note's attempts."""
+        cause = error.__cause__ or error
+        delay = backoff(min(job.attempts, 5), error=cause)
+        logger.warning(
+            "worker %s: job %s waits %.0f s for Telegram (%s)",
+            self.name,
+            job.id,
+            delay,
+            type(cause).__name__,
+        )
+        values: dict[str, Any] = {"lease_until": utcnow() + timedelta(seconds=delay)}
+        if job.status == JobStatus.RUNNING:
+            values["attempts"] = max(job.attempts - 1, 0)
+        await self._store(lease, values)
+
+    def _mentions_crisis(self, words: str) -> bool:
+        return mentions_crisis(words, crisis_phrases(self._settings.crisis_phrases))
 
     def _compose(self, job: TranscriptionJob) -> tuple[str, InlineKeyboardMarkup | None]:
         if job.status == JobStatus.FAILED:
@@ -180,6 +378,9 @@ class TranscriptionWorker:
         if job.problem == "no_words":
             return t.VOICE_NO_WORDS, None
         text = t.VOICE_HEARD.format(transcript=job.transcript)
+        if self._mentions_crisis(job.transcript or ""):  # crisis resources, never coaching
+            crisis = self._settings.crisis_text or t.DEFAULT_CRISIS
+            return f"{text}\n\n{t.CRISIS_REPLY.format(crisis=crisis)}", None
         if not job.flow:
             return text, None
         data = self._signer.pack(job.user_id, "v", job.id)

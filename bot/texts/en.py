@@ -330,7 +330,8 @@ LINK_PREVIEW = (
     "• your practices and when they happen\n"
     "• how each went (did it / partly / not today) and what got in the way\n"
     "• changes you made, your reflections and thought records (with voice transcripts)\n"
-    "• anything you mark to talk over\n\n"
+    "• anything you mark to talk over\n"
+    "• any message where you mentioned crisis words, so they can check in with you\n\n"
     "You can stop sharing any time with /sharing. Share with {name}?"
 )
 LINK_YES = "Yes, share"
@@ -413,20 +414,90 @@ CHART_NO_ANSWER = "no answer"
 CHART_CAPTION = "{name}: each practice, day by day"
 EXPORT_CAPTION = "{name}: practices day by day (CSV)"
 
+# ---------------------------------------------------------------- your data: /mydata, /forget
+MYDATA_NOTHING = "I don't have anything stored about you. /start whenever you'd like to begin."
+MYDATA_CAPTION = (
+    "Everything I have stored about you, as a JSON file. /forget erases it all, if you wish."
+)
+MYDATA_THOUGHTS_CAPTION = "Your thought records, to read."
+MYDATA_THOUGHTS_TITLE = "Your thought records from Between ({count})"
+MYDATA_THOUGHT_HEADER = "{number}. {when}"
+FORGET_ASK = (
+    "This erases everything I have stored about you: your practices and how they went, "
+    "thought records, voice notes and transcripts, your settings, and any sharing with a "
+    "clinician or supporter. It cannot be undone.\n\n"
+    "/mydata gives you a copy first, if you'd like one. Erase everything?"
+)
+FORGET_YES = "Yes, erase everything"
+FORGET_NO = "No, keep it"
+FORGET_KEPT = "Okay, nothing was erased."
+FORGET_DONE = (
+    "Done. I've erased everything I had stored about you. "
+    "If you write to me again, I'll start fresh."
+)
+FORGET_ALREADY = "That's already done: I have nothing stored about you."
+FORGET_TELEGRAM = (
+    "Telegram keeps this chat on its side, and I can't delete it there. To delete it from "
+    "your Telegram, press and hold this chat in your chat list (on iPhone, swipe left on it) "
+    'and choose "Delete". You can also stop me from my profile: tap my name at the top.'
+)
+FORGET_STALE = (
+    "That button is from an earlier message, so nothing was erased. "
+    "Send /forget if you'd like to erase everything."
+)
+
+# ---------------------------------------------------------------- safety
+# Words that get the crisis resources at once instead of any coaching. Matched as whole
+# words after folding case and dropping apostrophes; CRISIS_PHRASES replaces this list.
+CRISIS_PHRASES = (
+    "kill myself",
+    "killing myself",
+    "end my life",
+    "ending my life",
+    "take my own life",
+    "take my life",
+    "suicide",
+    "suicidal",
+    "want to die",
+    "wanna die",
+    "better off dead",
+    "dont want to live",
+    "dont want to be alive",
+    "no reason to live",
+    "hurt myself",
+    "hurting myself",
+    "harm myself",
+    "self harm",
+    "cut myself",
+    "cutting myself",
+    "overdose",
+)
+CRISIS_REPLY = (
+    "Thank you for telling me. I'm a practice companion, not a crisis service, and I want "
+    "you to have real help now.\n\n{crisis}\n\n"
+    "If you can, let your clinician or someone you trust know how you're feeling."
+)
+SOS = "{crisis}\n\nI'm a practice companion, not a crisis service or medical advice."
+SUMMARY_CRISIS_TITLE = "⚠ Crisis words (the crisis resources were sent at once):"
+SUMMARY_CRISIS_ITEM = "{day} ({source}): “{words}”"
+SUMMARY_CRISIS_FLAG = " ⚠ crisis words"
+CRISIS_SOURCES = {"message": "message", "voice": "voice note"}
+
 # ---------------------------------------------------------------- general
 HELP = (
-    "Here's what I can do:\n"
+    "What I can do:\n"
     "/new – set up a small practice\n"
     "/done – tell me how a practice went\n"
-    "/practices – see, change, pause or remove your practices\n"
-    "/thought – write a thought record (voice notes welcome)\n"
+    "/practices – see, change, pause or remove practices\n"
+    "/thought – a thought record (voice notes welcome)\n"
     "/timezone – change your timezone\n"
-    "/pause – pause all nudges (e.g. /pause until 12 Dec); /resume to turn them on\n"
-    "/quiet – quiet hours; /checkin – the evening check-in time\n"
-    "/link CODE – share with your clinician; /sharing – see or stop sharing\n"
-    '/supporter – invite someone to cheer you on (they never see "not today")\n'
+    "/pause – pause nudges, e.g. /pause until 12 Dec; /resume – restart\n"
+    "/quiet – quiet hours; /checkin – check-in time\n"
+    "/link CODE – share with your clinician; /sharing – see or stop it\n"
+    '/supporter – someone to cheer you on (never sees "not today")\n'
+    "/mydata – a copy of your data; /forget – erase it\n"
     "/cancel – stop what we're doing\n"
-    "/help – this list\n\n"
+    "/help – this list; /sos – crisis resources\n\n"
     "{crisis}"
 )
 COMMAND_MENU = (
@@ -442,7 +513,10 @@ COMMAND_MENU = (
     ("quiet", "see or change quiet hours"),
     ("checkin", "see or change the evening check-in time"),
     ("cancel", "stop what we're doing"),
+    ("mydata", "a copy of everything I keep about you"),
+    ("forget", "erase everything I keep about you"),
     ("help", "what I can do, and crisis resources"),
+    ("sos", "crisis resources, now"),
 )
 CANCELLED = "Okay, we've stopped there. Nothing was changed."
 NOTHING_TO_CANCEL = "There's nothing to stop right now. /help shows what I can do."
@@ -451,6 +525,14 @@ FALLBACK = (
     "/help lists everything."
 )
 NEED_TEXT = "I can only read typed words here for now. Could you type your answer?"
+EDIT_NOT_SEEN = (
+    "I only read new messages, so I didn't see that edit. "
+    "If you meant to change your answer, could you send it again?"
+)
+PRIVATE_ONLY = (
+    "I only work in a private chat, so what people share with me stays private. "
+    "Tap my name and send me /start there."
+)
 TOO_LONG = (
     "That's a bit long for this answer (up to {limit} characters). "
     "Could you say it in a sentence or two?"
@@ -465,6 +547,13 @@ SOMETHING_WENT_WRONG = (
     "Something went wrong on my side. Nothing you told me before this was lost. "
     "Could you try that again in a moment?"
 )
+# The database or Telegram is briefly away: what they sent is kept and will be answered.
+TRY_AGAIN_SOON = (
+    "Something went wrong on my side, sorry. I've kept what you sent and I'll try again "
+    "in a moment. There's nothing you need to do."
+)
+# A report button pressed a second time on the same message (a double tap).
+ALREADY_NOTED = "Already noted, thank you."
 
 # ---------------------------------------------------------------- formatting
 

@@ -1,0 +1,143 @@
+"""Crisis words and /sos: crisis resources at once, no coaching, and a flag for the clinician."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.safety import crisis_phrases, mentions_crisis
+from bot.texts import en as t
+from storage.models import Conversation, Practice, SafetyFlag
+from tests.conftest import Harness
+from tests.test_clinician import DOCTOR, become_clinician, link_client
+from tests.test_practice_flows import saved_practice
+from tests.test_voice import send_voice
+
+SAM, ALEX = 6102, 6103
+RESOURCES = "Call 999, or Samaritans on 116 123 (free, any time)."
+CRISIS = t.CRISIS_REPLY.format(crisis=RESOURCES)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    settings.crisis_text = RESOURCES
+    # The operator's list: the defaults, plus words a committed voice clip really says.
+    settings.crisis_phrases = ",".join([*t.CRISIS_PHRASES, "my sister called"])
+    return settings
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Honestly I want to die",
+        "i DONT want to live like this",
+        "I don’t want to be alive anymore",
+        "thinking about self-harm again",
+        "had suicidal thoughts last night",
+        "I might hurt   myself",
+    ],
+)
+def test_crisis_words_are_noticed_however_they_are_written(said: str) -> None:
+    assert mentions_crisis(said, crisis_phrases(None))
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["This homework is killing me, haha", "I could die laughing", "skill myself up", ""],
+)
+def test_everyday_words_are_not_taken_for_crisis_words(said: str) -> None:
+    assert not mentions_crisis(said, crisis_phrases(None))
+
+
+def test_the_operators_phrases_replace_the_defaults() -> None:
+    phrases = crisis_phrases("Dark place, NO WAY OUT")
+
+    assert mentions_crisis("I'm in a dark place", phrases)
+    assert mentions_crisis("there's no way out", phrases)
+    assert not mentions_crisis("I want to die", phrases)
+
+
+async def flags(harness: Harness, user_id: int) -> list[SafetyFlag]:
+    async with harness.db.session() as session:
+        rows = await session.scalars(select(SafetyFlag).where(SafetyFlag.user_id == user_id))
+        return list(rows.all())
+
+
+async def test_crisis_words_mid_flow_get_resources_not_coaching_and_the_flow_waits(
+    harness: Harness,
+) -> None:
+    await harness.onboard(SAM)
+    assert await harness.send(SAM, "/new") == [t.ASK_GOAL]
+
+    assert await harness.send(SAM, "I want to kill myself") == [CRISIS]
+
+    async with harness.db.session() as session:
+        conversation = await session.get(Conversation, SAM)
+        practices = await session.scalar(select(func.count()).select_from(Practice))
+    assert conversation is not None and (conversation.flow, conversation.step) == (
+        "design",
+        "goal",
+    )
+    assert "goal" not in conversation.data and practices == 0
+    [flag] = await flags(harness, SAM)
+    assert (flag.source, flag.words) == ("message", "I want to kill myself")
+    assert await harness.send(SAM, "walking") == [t.ASK_STEP]  # carries on when they do
+
+
+async def test_crisis_words_in_a_reflection_are_not_stored_as_a_reflection(
+    harness: Harness,
+) -> None:
+    await saved_practice(harness, SAM)
+    await harness.send(SAM, "/done")
+    await harness.press(SAM, "Did it")
+
+    assert await harness.send(SAM, "did it but I still feel suicidal") == [CRISIS]
+
+    assert len(await flags(harness, SAM)) == 1
+
+
+async def test_sos_and_help_give_the_configured_resources(harness: Harness) -> None:
+    assert await harness.send(SAM, "/sos") == [t.SOS.format(crisis=RESOURCES)]
+    [help_text] = await harness.send(SAM, "/help")
+    assert help_text.endswith(RESOURCES)
+
+
+async def test_before_consent_crisis_words_get_resources_and_nothing_is_stored(
+    harness: Harness,
+) -> None:
+    assert await harness.send(ALEX, "I want to end my life") == [CRISIS]
+    assert await flags(harness, ALEX) == []
+
+
+async def test_the_clinician_sees_crisis_words_first(harness: Harness) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await saved_practice(harness, ALEX)
+    await link_client(harness, ALEX)
+    await link_client(harness, SAM)
+    await harness.send(SAM, "some days I think everyone would be better off dead")
+
+    [overview] = await harness.send(DOCTOR, "/summary")
+    first, second = overview.splitlines()[1:3]
+    assert first.endswith(t.SUMMARY_CRISIS_FLAG) and "Sam" in first
+    assert t.SUMMARY_CRISIS_FLAG not in second
+
+    number = first.split(".")[0]
+    detail = "\n".join((await harness.send(DOCTOR, f"/summary {number}"))[:-1])
+    assert t.SUMMARY_CRISIS_TITLE in detail
+    assert "(message): “some days I think everyone would be better off dead”" in detail
+
+
+async def test_crisis_words_in_a_voice_note_get_resources_and_no_coaching_buttons(
+    harness: Harness,
+) -> None:
+    await harness.onboard(SAM)
+    await harness.send(SAM, "/thought")  # mid-flow, a transcript normally offers a button
+
+    _, heard = await send_voice(harness, SAM, "sister.ogg")
+
+    assert heard.startswith("Here's what I heard:") and heard.endswith(CRISIS)
+    assert harness.fake.buttons(harness.fake.last(SAM)) == []
+    [flag] = await flags(harness, SAM)
+    assert flag.source == "voice" and "sister called" in flag.words.lower()
