@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     transcribe_workers: int = 1
     max_voice_seconds: int = Field(default=300, validation_alias="BETWEEN_MAX_VOICE_SECONDS")
     transcribe_lease_seconds: int = Field(
-        default=600, validation_alias="BETWEEN_TRANSCRIBE_LEASE_SECONDS"
+        default=120, validation_alias="BETWEEN_TRANSCRIBE_LEASE_SECONDS"
     )
 
     # Polling and dispatch.

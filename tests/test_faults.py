@@ -436,6 +436,9 @@ def postgres_outage() -> Iterator[None]:
         pg_ctl("start")
 
 
+OUTAGE_SECONDS = 60  # the database away for a minute
+
+
 @pytest.mark.faults
 @pytest.mark.postgres
 async def test_postgresql_stopped_and_started_loses_nothing(
@@ -473,7 +476,7 @@ async def test_postgresql_stopped_and_started_loses_nothing(
             await fake.wait_until(
                 lambda: t.TRY_AGAIN_SOON in fake.texts(SAM), timeout=30, what="an apology"
             )
-            await asyncio.sleep(8)  # well past the nudge's time and several retries
+            await asyncio.sleep(OUTAGE_SECONDS)  # past the nudge's time, many retries
         finally:
             await asyncio.to_thread(pg_ctl, "start")
 
