@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from typing import Any
 
@@ -52,10 +53,11 @@ async def set_conversation(
 ) -> Conversation:
     """Record where the client is; replaces any earlier flow.
 
-    `_v` counts the changes, so a button made for an earlier question can be told apart.
+    `_v` counts the changes, so a button made for an earlier question can be told apart; a
+    new flow starts from a random count, so a button from a flow that has ended is too.
     """
     conversation = await session.get(Conversation, user_id)
-    version = (conversation.data.get("_v", 0) if conversation else 0) + 1
+    version = (conversation.data.get("_v", 0) if conversation else secrets.randbelow(10**6)) + 1
     data = {**data, "_v": version}
     if conversation is None:
         conversation = Conversation(user_id=user_id, flow=flow, step=step, data=data)

@@ -407,3 +407,24 @@ async def test_unknown_text_and_stickers_get_a_friendly_pointer(harness: Harness
     update = harness.fake.push_update({"message": harness.fake.make_message(SAM, sticker=STICKER)})
     await harness.handled(update["update_id"])
     assert harness.fake.texts(SAM)[-1] == t.FALLBACK
+
+
+async def test_a_button_from_a_flow_that_ended_is_stale_in_the_same_step_of_a_new_one(
+    harness: Harness,
+) -> None:
+    await harness.onboard(SAM)
+    for goal in ("reading", "walking"):
+        await harness.send(SAM, "/new")
+        await harness.send(SAM, goal)
+        assert await harness.send(SAM, "one page") == [t.ASK_CONFIDENCE]
+        if goal == "reading":
+            old_question = harness.fake.last(SAM)
+            await harness.send(SAM, "/cancel")
+
+    replies = await harness.press_on(SAM, old_question, "9")
+
+    assert replies == [t.STALE_BUTTON, t.ASK_CONFIDENCE]
+    async with harness.db.session() as session:
+        conversation = await session.get(Conversation, SAM)
+    assert conversation is not None and conversation.data["goal"] == "walking"
+    assert conversation.step == "confidence"
