@@ -27,9 +27,13 @@ async def start(turn: Turn) -> None:
     await turn.say(t.PRIVACY, _consent_rows())
 
 
-async def change_timezone(turn: Turn) -> None:
-    await turn.set_conversation(FLOW, "timezone", {})
-    await turn.say(t.ASK_TIMEZONE)
+async def change_timezone(turn: Turn, given: str = "") -> None:
+    """Ask for the timezone, or take it from `/timezone Lisbon` straight away."""
+    conversation = await turn.set_conversation(FLOW, "timezone", {})
+    if given.strip():
+        await answer(turn, conversation, given, False)
+    else:
+        await turn.say(t.ASK_TIMEZONE)
 
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:

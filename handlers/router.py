@@ -110,7 +110,7 @@ async def timezone(update: Update, context: BetweenContext) -> None:
     if not user.consent_version:
         await turn.say(t.CONSENT_NEEDED)
         return
-    await onboarding.change_timezone(turn)
+    await onboarding.change_timezone(turn, " ".join(context.args or []))
 
 
 async def thought_record(update: Update, context: BetweenContext) -> None:

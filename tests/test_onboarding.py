@@ -75,6 +75,18 @@ async def test_timezone_can_be_changed_later(harness: Harness) -> None:
     assert user is not None and user.timezone == "Australia/Sydney"
 
 
+async def test_timezone_given_with_the_command_is_confirmed_at_once(harness: Harness) -> None:
+    await harness.onboard(SAM, "London")
+
+    [confirm] = await harness.send(SAM, "/timezone Lisbon")
+
+    assert confirm.startswith("Europe/Lisbon: it's ")
+    await harness.press(SAM, "Yes, that's right")
+    async with harness.db.session() as session:
+        user = await session.get(User, SAM)
+    assert user is not None and user.timezone == "Europe/Lisbon"
+
+
 async def test_second_start_greets_without_asking_consent_again(harness: Harness) -> None:
     await harness.onboard(SAM)
     replies = await harness.send(SAM, "/start")
