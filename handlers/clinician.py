@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import Forbidden
 
 from bot import summary
 from bot.logs import describe
@@ -431,16 +432,23 @@ async def suggest(turn: Turn, args: list[str]) -> None:
             ]
         ]
     )
-    await turn.context.bot.send_message(
-        client.id, t.SUGGESTION.format(name=user.first_name, text=text), reply_markup=buttons
-    )
+    try:
+        await turn.context.bot.send_message(
+            client.id, t.SUGGESTION.format(name=user.first_name, text=text), reply_markup=buttons
+        )
+    except Forbidden:  # the client stopped the bot: nothing is offered, and the clinician knows
+        await turn.session.delete(suggestion)
+        await turn.say(t.SUGGESTION_UNDELIVERED.format(name=client.first_name))
+        return
     await turn.say(t.SUGGESTION_SENT.format(name=client.first_name))
 
 
 async def on_suggestion(turn: Turn, suggestion_id: str, answer: str) -> None:
     """`g:<suggestion>:yes|no`: the client shapes the suggestion into a practice, or not."""
     suggestion = (
-        await turn.session.get(Suggestion, int(suggestion_id)) if suggestion_id.isdigit() else None
+        await turn.session.get(Suggestion, int(suggestion_id))
+        if suggestion_id.isdecimal()
+        else None
     )
     if suggestion is None or suggestion.client_id != turn.user_id or suggestion.answer:
         await turn.say(t.STALE_BUTTON_SHORT)
@@ -451,7 +459,10 @@ async def on_suggestion(turn: Turn, suggestion_id: str, answer: str) -> None:
         return
     await turn.say(t.SUGGESTION_DECLINED)
     client = await turn.user()
-    await turn.context.bot.send_message(
-        suggestion.clinician_id,
-        t.SUGGESTION_DECLINED_NOTE.format(name=client.first_name, text=suggestion.text),
-    )
+    try:
+        await turn.context.bot.send_message(
+            suggestion.clinician_id,
+            t.SUGGESTION_DECLINED_NOTE.format(name=client.first_name, text=suggestion.text),
+        )
+    except Forbidden:  # the clinician stopped the bot; the answer is stored for them
+        logger.info("a declined suggestion could not be passed on")

@@ -8,7 +8,7 @@ import io
 from sqlalchemy import select
 
 from bot.texts import en as t
-from storage.models import AuditEntry, Practice, User
+from storage.models import AuditEntry, Practice, Suggestion, User
 from tests.conftest import CLINICIAN_CODE, Harness
 from tests.test_practice_flows import saved_practice
 
@@ -227,3 +227,16 @@ async def test_each_clinician_sees_only_the_clients_who_share_with_them(
     assert await harness.send(DOCTOR, "/summary 2") == [t.SUMMARY_UNKNOWN_CLIENT]
     subjects = {(actor, subject) for actor, subject, action, ok in await audit(harness) if ok}
     assert subjects == {(DOCTOR, SAM), (other_doctor, ALEX)}
+
+
+async def test_a_suggestion_to_a_client_who_stopped_the_bot_is_not_kept(harness: Harness) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+    harness.fake.block(SAM)
+
+    replies = await harness.send(DOCTOR, "/suggest 1 a short walk")
+
+    assert replies == [t.SUGGESTION_UNDELIVERED.format(name="Sam")]
+    async with harness.db.session() as session:
+        assert (await session.scalars(select(Suggestion))).all() == []

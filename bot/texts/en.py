@@ -351,6 +351,9 @@ SUGGESTION = (
 )
 SUGGESTION_YES = "Shape it with me"
 SUGGESTION_NO = "Not now"
+SUGGESTION_UNDELIVERED = (
+    "I couldn't pass that on: {name} has stopped me for now, so nothing was suggested."
+)
 SUGGESTION_SENT = "Sent to {name}. They'll shape it with me, or let it be for now."
 SUGGESTION_DECLINED = "Okay, let's leave it for now. You can mention it in your next session."
 SUGGESTION_DECLINED_NOTE = '{name} chose not to take up "{text}" for now.'
