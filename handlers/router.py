@@ -49,13 +49,18 @@ async def _conversation(turn: Turn) -> Conversation | None:
 
 
 async def seen(update: Update, context: BetweenContext) -> None:
-    """Any update from a client who had blocked the bot means they are back: nudge again."""
-    if update.effective_user:
-        await context.session.execute(
-            sql_update(User)
-            .where(User.id == update.effective_user.id, User.active.is_(False))
-            .values(active=True)
-        )
+    """A client who blocks the bot gets no nudges; any private update from them afterwards
+    means they are back."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != ChatType.PRIVATE:
+        return
+    change = update.my_chat_member
+    active = change is None or change.new_chat_member.status != ChatMemberStatus.BANNED
+    await context.session.execute(
+        sql_update(User)
+        .where(User.id == user.id, User.active.is_not(active))
+        .values(active=active)
+    )
 
 
 async def _ready(turn: Turn) -> bool:

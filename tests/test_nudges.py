@@ -19,6 +19,7 @@ from storage.models import (
     User,
 )
 from tests.conftest import Harness
+from tests.fake_telegram import FakeTelegram
 from tests.test_practice_flows import saved_practice
 
 SAM = 4001
@@ -247,6 +248,38 @@ async def test_a_client_who_blocked_the_bot_is_not_nudged_until_they_return(
 
     harness.fake.unblock(SAM)
     await harness.send(SAM, "/help")
+    async with harness.db.session() as session:
+        user = await session.get(User, SAM)
+    assert user is not None and user.active is True
+
+
+def membership(fake: FakeTelegram, user_id: int, old: str, new: str) -> dict:
+    """The update Telegram sends a bot when a client blocks (kicked) or unblocks (member) it."""
+    bot = dict(fake.bot_user)
+    return {
+        "my_chat_member": {
+            "chat": {"id": user_id, "type": "private", "first_name": "Sam"},
+            "from": fake.make_message(user_id)["from"],
+            "date": int(datetime.now(UTC).timestamp()),
+            "old_chat_member": {"user": bot, "status": old}
+            | ({"until_date": 0} if old == "kicked" else {}),
+            "new_chat_member": {"user": bot, "status": new}
+            | ({"until_date": 0} if new == "kicked" else {}),
+        }
+    }
+
+
+async def test_blocking_the_bot_stops_nudges_before_one_is_refused(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+
+    blocked = harness.fake.push_update(membership(harness.fake, SAM, "member", "kicked"))
+    await harness.handled(blocked["update_id"])
+
+    async with harness.db.session() as session:
+        user = await session.get(User, SAM)
+    assert user is not None and user.active is False
+    unblocked = harness.fake.push_update(membership(harness.fake, SAM, "kicked", "member"))
+    await harness.handled(unblocked["update_id"])
     async with harness.db.session() as session:
         user = await session.get(User, SAM)
     assert user is not None and user.active is True
