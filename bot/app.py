@@ -33,9 +33,8 @@ from bot.ingest import (
 from bot.keys import load_cipher, load_or_create_key
 from handlers import publish_commands, register
 from scheduler.dispatcher import Dispatcher, SentJournal
-from storage.crypto import check_key_and_encrypt_old_rows
 from storage.db import Database, migrate
-from storage.models import Base, JobStatus, TranscriptionJob
+from storage.models import JobStatus, TranscriptionJob
 from transcription.worker import TranscriptionWorker
 
 logger = logging.getLogger(__name__)
@@ -143,6 +142,7 @@ async def serve_workers(settings: Settings, stop: asyncio.Event) -> None:
     """`between worker`: transcription only, against the same database as the bot."""
     assert settings.telegram_bot_token
     db = open_database(settings)
+    await db.check_key()  # a worker with another key would write what the bot cannot read
     bot = Bot(
         settings.telegram_bot_token,
         base_url=settings.telegram_api_url,
@@ -181,7 +181,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     url = settings.resolved_database_url
     await asyncio.to_thread(migrate, url)
     db = open_database(settings)
-    await check_key_and_encrypt_old_rows(db.engine, list(Base.metadata.tables.values()))
+    await db.check_key()
     application = build_application(settings, db)
     try:
         async with application:

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -21,11 +21,18 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage.crypto import TextCipher, use_cipher
+from storage.crypto import (
+    KeyMismatch,
+    TextCipher,
+    check_key_and_encrypt_old_rows,
+    use_cipher,
+)
+from storage.models import Base, KeyCheck
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+KEY_CHECK_TEXT = "between key check"
 
 
 class Database:
@@ -57,6 +64,17 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    async def check_key(self) -> None:
+        """Fail fast (KeyMismatch) if the key cannot open what this database holds, seal a
+        check value on first use, and encrypt any text stored before encryption existed."""
+        await check_key_and_encrypt_old_rows(self.engine, list(Base.metadata.tables.values()))
+        dialect = "sqlite" if self.is_sqlite else "postgresql"
+        seal = [{"id": 1, "sealed": KEY_CHECK_TEXT}]
+        async with self.session() as session:
+            await session.execute(insert_ignoring_duplicates(dialect, KeyCheck, seal, "id"))
+            if await session.scalar(select(KeyCheck.sealed)) != KEY_CHECK_TEXT:
+                raise KeyMismatch("the key check value does not match")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -365,6 +365,16 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class KeyCheck(Base):
+    """One value sealed with the encryption key at first start: any process started with
+    another key fails at once instead of writing what the others cannot read."""
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sealed: Mapped[str] = mapped_column(EncryptedText)
+
+
 class InboxUpdate(Base):
     """An update stored before Telegram is told it arrived (durable ingest)."""
 

@@ -188,3 +188,20 @@ async def test_the_configured_key_is_used_instead_of_a_generated_one(tmp_path: P
 
     assert raw is not None and Fernet(key).decrypt(raw.encode()) == b'{"a": 1}'
     assert not (tmp_path / "keys" / "data.key").exists()
+
+
+async def test_a_second_process_with_another_key_is_refused_even_before_any_text(
+    database_url: str,
+) -> None:
+    await asyncio.to_thread(migrate, database_url)
+    bot = Database(database_url, TextCipher([Fernet.generate_key()]))
+    worker = Database(database_url, TextCipher([Fernet.generate_key()]))
+    try:
+        await bot.check_key()
+
+        with pytest.raises(KeyMismatch):
+            await worker.check_key()
+        await bot.check_key()  # the first key still opens it
+    finally:
+        await bot.dispose()
+        await worker.dispose()

@@ -44,6 +44,9 @@ def settings(settings: Settings) -> Settings:
 # ------------------------------------------------------------------ finding rows about someone
 
 
+ABOUT_NO_ONE = {"key_check"}  # tables that can hold nothing about a person
+
+
 def _names_a_person(column: Column[Any]) -> bool:
     if column.table.name == "users" and column.primary_key:
         return True
@@ -319,7 +322,7 @@ async def test_forget_erases_every_row_about_them_their_audio_and_no_one_elses(
     await sams_life(harness)
     before = await rows_about(harness, SAM)
     untouched = {person: await rows_about(harness, person) for person in (ALEX, DOCTOR, FRIEND)}
-    missing = [table for table, rows in before.items() if not rows]
+    missing = [t for t, rows in before.items() if not rows and t not in ABOUT_NO_ONE]
     assert missing == [], f"extend sams_life (and erase_user) to cover {missing}"
     [sams_audio] = audio_files(settings)
     others_sent = {p: len(harness.fake.sent(p)) for p in (ALEX, DOCTOR, FRIEND)}
