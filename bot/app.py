@@ -10,27 +10,27 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
-    TypeHandler,
 )
 
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BetweenContext, Services
+from bot.faults import is_database_outage
 from bot.ingest import (
     DurableProcessor,
     Poller,
-    ignore_double_taps,
     prune_handled,
     replay_unfinished,
     requeue_unfinished,
 )
 from bot.keys import load_cipher, load_or_create_key
+from bot.logs import describe
 from handlers import publish_commands, register
 from scheduler.dispatcher import Dispatcher, SentJournal
 from storage.db import Database, migrate
@@ -72,8 +72,6 @@ def build_application(settings: Settings, db: Database) -> BetweenApplication:
     )
     processor.attach(application)
     application.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, signer=signer)
-    # Before everything else: a second press of a report button on the same message.
-    application.add_handler(TypeHandler(Update, ignore_double_taps), group=-3)
     register(application)
     return application
 
@@ -118,8 +116,11 @@ async def sweep_inbox(db: Database, processor: DurableProcessor, keep: timedelta
     try:
         await requeue_unfinished(db, processor)
         pruned = await prune_handled(db, keep)
-    except Exception as error:  # the database may be away: the next sweep tries again
-        logger.warning("inbox sweep skipped: %s", type(error).__name__)
+    except Exception as error:  # the next sweep tries again
+        if is_database_outage(error):
+            logger.warning("inbox sweep skipped: %s", type(error).__name__)
+        else:
+            logger.error("inbox sweep failed: %s", describe(error))
         return
     if pruned:
         logger.info("forgot %d handled updates", pruned)

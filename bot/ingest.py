@@ -35,9 +35,10 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseUpdateProcessor
 from telegram.warnings import PTBUserWarning
 
-from bot.context import BetweenContext, UnitOfWork, current_unit
+from bot.context import SERVICES_KEY, BetweenContext, UnitOfWork, current_unit
 from bot.faults import backoff, is_database_outage, is_transient, retry_seconds
 from bot.logs import describe
+from bot.safety import crisis_phrases, crisis_resources, mentions_crisis, private_words
 from bot.texts import en as t
 from storage.db import Database, insert_ignoring_duplicates
 from storage.models import InboxStatus, InboxUpdate, utcnow
@@ -218,7 +219,7 @@ async def ignore_double_taps(update: Update, context: BetweenContext) -> None:
             exists().where(
                 InboxUpdate.fingerprint == fingerprint,
                 InboxUpdate.status == InboxStatus.DONE,
-                InboxUpdate.update_id < update.update_id,
+                InboxUpdate.update_id != update.update_id,  # a retried first press, too
             )
         )
     )
@@ -545,7 +546,8 @@ class Poller:
         processor = application.update_processor
         assert isinstance(processor, DurableProcessor)
         self._processor = processor
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._crisis_answered: set[int] = set()  # while the database is away
 
     async def run(self) -> None:
         """Poll until cancelled."""
@@ -592,20 +594,43 @@ class Poller:
                     delay,
                 )
                 if is_database_outage(error):
-                    self._apologise(payloads)
+                    self._tell_waiting_clients(payloads)
                 await asyncio.sleep(delay)
                 continue
             store_failures = 0
+            self._crisis_answered.clear()
             self._processor.outage_over()
             for update in fresh:
                 await self._processor.enqueue(update)
             offset = payloads[-1]["update_id"] + 1
 
-    def _apologise(self, payloads: Sequence[dict[str, Any]]) -> None:
-        """The database is away: tell each waiting client (once) that we will get to them."""
-        chats = {_chat_key(parse_update(p, self._application.bot)) for p in payloads}
-        for chat in chats - {None}:
-            assert chat is not None
-            task = asyncio.create_task(self._processor.tell_outage(chat))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _tell_waiting_clients(self, payloads: Sequence[dict[str, Any]]) -> None:
+        """The database is away: crisis words still get the crisis resources at once (once
+        per update); every other waiting client is told, once, that we will get to them."""
+        settings = self._application.bot_data[SERVICES_KEY].settings
+        phrases = crisis_phrases(settings.crisis_phrases)
+        for payload in payloads:
+            update = parse_update(payload, self._application.bot)
+            chat = _chat_key(update)
+            if update is None or chat is None:
+                continue
+            words = private_words(update)
+            if words and mentions_crisis(words, phrases):
+                if update.update_id in self._crisis_answered:
+                    continue
+                self._crisis_answered.add(update.update_id)
+                reply = t.CRISIS_REPLY.format(crisis=crisis_resources(settings.crisis_text))
+                self._spawn(self._send(chat, reply))
+            else:
+                self._spawn(self._processor.tell_outage(chat))
+
+    async def _send(self, chat_id: int, text: str) -> None:
+        try:
+            await self._application.bot.send_message(chat_id, text)
+        except TelegramError as error:
+            logger.warning("could not send crisis resources: %s", type(error).__name__)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

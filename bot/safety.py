@@ -6,7 +6,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from telegram import Update
+from telegram.constants import ChatType
+
 from bot.texts import en as t
+
+MAX_FLAGGED_WORDS = 2000  # what a clinician's flag keeps of a message or transcript
 
 _APOSTROPHES = str.maketrans({"’": "", "‘": "", "ʼ": "", "'": "", "`": ""})
 _NOT_WORD = re.compile(r"[^\w]+")
@@ -18,13 +23,27 @@ def normalise(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", folded).split())
 
 
-def crisis_phrases(configured: str | None) -> tuple[str, ...]:
-    """The operator's phrases (`CRISIS_PHRASES`, comma-separated), else the defaults."""
-    raw: Iterable[str] = configured.split(",") if configured else t.CRISIS_PHRASES
-    return tuple(phrase for phrase in (normalise(p) for p in raw) if phrase)
+def crisis_phrases(extra: str | None) -> tuple[str, ...]:
+    """The default phrases plus the operator's (`CRISIS_PHRASES`, comma-separated)."""
+    raw: Iterable[str] = [*t.CRISIS_PHRASES, *(extra or "").split(",")]
+    return tuple(dict.fromkeys(phrase for phrase in map(normalise, raw) if phrase))
+
+
+def crisis_resources(configured: str | None) -> str:
+    """The operator's crisis resources (`CRISIS_TEXT`), else a sensible default."""
+    return configured or t.DEFAULT_CRISIS
 
 
 def mentions_crisis(text: str, phrases: Iterable[str]) -> bool:
     """True if any phrase appears as whole words ("suicide" yes, "suicidesquad" no)."""
     padded = f" {normalise(text)} "
     return any(f" {phrase} " in padded for phrase in phrases)
+
+
+def private_words(update: Update) -> str | None:
+    """What a client wrote privately (text, caption or an edit), commands excepted."""
+    message = update.effective_message
+    if message is None or message.chat.type != ChatType.PRIVATE:
+        return None
+    words = message.text or message.caption
+    return None if not words or words.startswith("/") else words

@@ -15,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.ingest import ignore_double_taps
 from bot.texts import en as t
 from handlers import privacy, router, safety
 
@@ -23,13 +24,17 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register every handler, in the order Telegram updates are matched against them."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
-    # 0. Every update: a client who blocked the bot and writes again is active again.
-    application.add_handler(TypeHandler(Update, router.seen), group=-2)
+    # Groups below 0 run first, each its own check; one may stop everything after it.
+    # -3. Private text, captions and edits (not commands): crisis words get the crisis
+    # resources at once, before anything that needs the database, and nothing else.
+    words = filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
+    application.add_handler(MessageHandler(words, safety.screen), group=-3)
 
-    # 0. Every private text, caption or edit: crisis words get crisis resources and nothing
-    # else (this handler then stops the rest).
-    words = filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION)
-    application.add_handler(MessageHandler(words, safety.screen), group=-1)
+    # -2. A second press of a report button on the same message: noted once, kindly.
+    application.add_handler(TypeHandler(Update, ignore_double_taps), group=-2)
+
+    # -1. Every private update: blocking the bot stops nudges; writing again restarts them.
+    application.add_handler(TypeHandler(Update, router.seen), group=-1)
 
     # 1. Commands: they work from anywhere, including the middle of a flow.
     for name, callback in (

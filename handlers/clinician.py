@@ -121,7 +121,7 @@ async def on_link_answer(turn: Turn, code: str, answer: str) -> None:
         Share(
             client_id=turn.user_id,
             clinician_id=found.clinician_id,
-            consent_version=t.CONSENT_VERSION,
+            consent_version=t.SHARE_CONSENT_VERSION,
         )
     )
     clinician = await turn.session.get(User, found.clinician_id)
@@ -187,9 +187,10 @@ def _audit(turn: Turn, subject_id: int | None, action: str, allowed: bool = True
 
 
 async def gather(
-    session: AsyncSession, client: User, since: date, until: date
+    session: AsyncSession, client: User, since: date, until: date, *, crisis: bool
 ) -> summary.ClientFacts:
-    """Collect what the clinician may see about one client in [since, until] (local dates)."""
+    """Collect what the clinician may see about one client in [since, until] (local dates);
+    crisis-word messages only if the client's consent to share covered them."""
     length = (until - since).days + 1
     before = since - timedelta(days=length)
     practices = (
@@ -266,12 +267,16 @@ async def gather(
         )
     ).all()
     flags = (
-        await session.scalars(
-            select(SafetyFlag)
-            .where(SafetyFlag.user_id == client.id, SafetyFlag.at >= start)
-            .order_by(SafetyFlag.id)
-        )
-    ).all()
+        (
+            await session.scalars(
+                select(SafetyFlag)
+                .where(SafetyFlag.user_id == client.id, SafetyFlag.at >= start)
+                .order_by(SafetyFlag.id)
+            )
+        ).all()
+        if crisis
+        else []
+    )
     last = await session.scalar(
         select(Report.local_date)
         .join(Practice, Practice.id == Report.practice_id)
@@ -325,6 +330,12 @@ async def _clients(turn: Turn) -> list[User]:
     return [c for c in clients if c is not None]
 
 
+async def _crisis_shared(turn: Turn) -> set[int]:
+    """Clients whose consent to share with this clinician covered crisis-word messages."""
+    shares = await _shares(turn.session, clinician_id=turn.user_id)
+    return {s.client_id for s in shares if s.consent_version >= t.CRISIS_SHARED_SINCE}
+
+
 async def show_summary(turn: Turn, args: list[str]) -> None:
     """`/summary` lists clients by need; `/summary NAME_OR_NUMBER [days]` shows one."""
     user = await turn.user()
@@ -339,7 +350,10 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
         if not clients:
             await turn.say(t.SUMMARY_NO_CLIENTS)
             return
-        facts = [await gather(turn.session, c, since, today) for c in clients]
+        crisis = await _crisis_shared(turn)
+        facts = [
+            await gather(turn.session, c, since, today, crisis=c.id in crisis) for c in clients
+        ]
         # Numbers follow sharing order, so "/summary 2" always means the same client.
         numbered = list(enumerate(zip(clients, facts, strict=True), 1))
         numbered.sort(key=lambda item: -summary.attention(item[1][1], today))
@@ -361,7 +375,8 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
         since = today - timedelta(days=max(1, min(days, 90)) - 1)
     elif share.last_summary_at:
         since = min(share.last_summary_at.date(), today)
-    fact = await gather(turn.session, client, since, today)
+    crisis = share.consent_version >= t.CRISIS_SHARED_SINCE
+    fact = await gather(turn.session, client, since, today, crisis=crisis)
     _audit(turn, client.id, "summary")
     share.last_summary_at = utcnow()
     for part in summary.split_message(summary.render(fact)):
@@ -388,7 +403,8 @@ async def export(turn: Turn, args: list[str]) -> None:
         await turn.say(t.SUMMARY_UNKNOWN_CLIENT if user.is_clinician else t.CLINICIAN_ONLY)
         return
     today = local_today(user)
-    fact = await gather(turn.session, client, today - timedelta(days=89), today)
+    crisis = client.id in await _crisis_shared(turn)
+    fact = await gather(turn.session, client, today - timedelta(days=89), today, crisis=crisis)
     _audit(turn, client.id, "export")
     chat = turn.update.effective_chat
     assert chat is not None

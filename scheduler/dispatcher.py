@@ -125,9 +125,9 @@ class SentJournal:
         for delivery_id in delivery_ids:
             self.entries.pop(delivery_id, None)
         fresh = self._path.with_suffix(".tmp")
-        fresh.write_text(
-            "".join(f"{d} {m} {at.isoformat()}\n" for d, (m, at) in self.entries.items())
-        )
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.writelines(f"{d} {m} {at.isoformat()}\n" for d, (m, at) in self.entries.items())
         os.replace(fresh, self._path)
 
 
@@ -361,7 +361,10 @@ class Dispatcher:
                 item.chat_id, item.text, reply_markup=item.markup
             )
         except Forbidden:
-            logger.info("user %s blocked the bot; no more nudges until they return", item.chat_id)
+            logger.info(
+                "delivery %s: the client blocked the bot; no nudges until they return",
+                item.delivery_id,
+            )
             await self._mark(item, DeliveryStatus.BLOCKED, note="blocked", deactivate=True)
             return
         except BadRequest as error:

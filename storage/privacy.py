@@ -38,6 +38,9 @@ from storage.models import (
     utcnow,
 )
 
+# The audit log's reader for reads by someone who has since erased themselves.
+FORMER_READER = 0
+
 # Transcription job columns that are plumbing, not anything the client said or chose.
 JOB_INTERNALS = (
     "user_id",
@@ -395,7 +398,20 @@ async def erase_user(
         .execution_options(synchronize_session=False)
     )
     counts.detached = detached.rowcount or 0
-    await gone(AuditEntry, or_(AuditEntry.actor_id == user_id, AuditEntry.subject_id == user_id))
+    # Their reads of other clients' data stay those clients' record, with the reader unnamed.
+    await gone(
+        AuditEntry,
+        or_(
+            AuditEntry.subject_id == user_id,
+            and_(AuditEntry.actor_id == user_id, AuditEntry.subject_id.is_(None)),
+        ),
+    )
+    await session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.actor_id == user_id)
+        .values(actor_id=FORMER_READER)
+        .execution_options(synchronize_session=False)
+    )
     await gone(Conversation, Conversation.user_id == user_id)
     earlier = [InboxUpdate.chat_id == user_id]
     if handling_update_id is not None:

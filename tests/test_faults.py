@@ -437,6 +437,7 @@ def postgres_outage() -> Iterator[None]:
 
 
 OUTAGE_SECONDS = 60  # the database away for a minute
+CRISIS = t.CRISIS_REPLY.format(crisis=t.DEFAULT_CRISIS)
 
 
 @pytest.mark.faults
@@ -475,6 +476,11 @@ async def test_postgresql_stopped_and_started_loses_nothing(
             during.append(fake.send_voice(SAM, (AUDIO / "sister.ogg").read_bytes(), duration=6))
             await fake.wait_until(
                 lambda: t.TRY_AGAIN_SOON in fake.texts(SAM), timeout=30, what="an apology"
+            )
+            # Crisis words need no database: the resources go out during the outage.
+            during.append(fake.send_text(ALEX, "I want to end my life"))
+            await fake.wait_until(
+                lambda: CRISIS in fake.texts(ALEX), timeout=30, what="crisis resources"
             )
             await asyncio.sleep(OUTAGE_SECONDS)  # past the nudge's time, many retries
         finally:

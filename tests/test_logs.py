@@ -15,7 +15,7 @@ from tests.test_voice import AUDIO
 # Shaped like a real token (bot id, colon, 35 characters), so the pattern guard is tested too.
 TOKEN = "7412345678:AAHq3xT0-secret_part_Zk9vW2mN4pQ8rS1t"
 CANARY = "tangerine-heron-canary-5512"
-SAM = 4201
+SAM = 918273645  # distinctive, so the log can be searched for it
 
 
 async def converse(fake: FakeTelegram, steps: list[tuple[str, str]]) -> None:
@@ -73,6 +73,7 @@ async def test_debug_logs_of_a_whole_conversation_hold_no_token_and_no_words(
     assert TOKEN.split(":")[1] not in written
     assert TOKEN_PATTERN.search(written) is None
     assert CANARY not in written
+    assert str(SAM) not in written  # no Telegram user id either
     assert "sister called" not in written.lower()
 
 

@@ -19,8 +19,8 @@ from bot import mydata
 from bot.config import Settings
 from bot.texts import en as t
 from handlers.privacy import CONFIRM_WITHIN, decide
-from storage.models import Base, Practice, ThoughtRecord, User
-from storage.privacy import owned_tables
+from storage.models import AuditEntry, Base, Practice, ThoughtRecord, User
+from storage.privacy import FORMER_READER, owned_tables
 from tests.conftest import Harness
 from tests.test_clinician import DOCTOR, become_clinician, link_client, report
 from tests.test_nudges import make_due, set_user
@@ -409,6 +409,11 @@ async def test_a_clinician_who_forgets_ends_their_clients_sharing_quietly(
     assert await harness.send(DOCTOR, "/summary") == [t.CLINICIAN_ONLY]
     async with harness.db.session() as session:
         assert await session.get(User, SAM) is not None
+        reads = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.subject_id == SAM))
+        ).all()
+    # Sam keeps the record that their data was read, by a reader no longer named.
+    assert [(r.actor_id, r.action) for r in reads] == [(FORMER_READER, "summary")]
 
 
 def test_a_confirmation_counts_only_for_the_same_person_and_only_for_a_while() -> None:

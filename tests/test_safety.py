@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.safety import crisis_phrases, mentions_crisis
 from bot.texts import en as t
-from storage.models import Conversation, Practice, SafetyFlag
+from storage.models import Conversation, Practice, SafetyFlag, Share, User
 from tests.conftest import Harness
 from tests.test_clinician import DOCTOR, become_clinician, link_client
 from tests.test_practice_flows import saved_practice
@@ -23,7 +23,7 @@ CRISIS = t.CRISIS_REPLY.format(crisis=RESOURCES)
 def settings(settings: Settings) -> Settings:
     settings.crisis_text = RESOURCES
     # The operator's list: the defaults, plus words a committed voice clip really says.
-    settings.crisis_phrases = ",".join([*t.CRISIS_PHRASES, "my sister called"])
+    settings.crisis_phrases = "my sister called"
     return settings
 
 
@@ -36,6 +36,9 @@ def settings(settings: Settings) -> Settings:
         "thinking about self-harm again",
         "had suicidal thoughts last night",
         "I might hurt   myself",
+        "the thought of suicide's been there all week",
+        "I keep self-harming",
+        "I just want to end it all",
     ],
 )
 def test_crisis_words_are_noticed_however_they_are_written(said: str) -> None:
@@ -50,12 +53,16 @@ def test_everyday_words_are_not_taken_for_crisis_words(said: str) -> None:
     assert not mentions_crisis(said, crisis_phrases(None))
 
 
-def test_the_operators_phrases_replace_the_defaults() -> None:
+def test_the_operators_phrases_add_to_the_defaults() -> None:
     phrases = crisis_phrases("Dark place, NO WAY OUT")
 
     assert mentions_crisis("I'm in a dark place", phrases)
     assert mentions_crisis("there's no way out", phrases)
-    assert not mentions_crisis("I want to die", phrases)
+    assert mentions_crisis("I want to die", phrases)
+
+
+def test_an_empty_list_of_phrases_does_not_turn_screening_off() -> None:
+    assert mentions_crisis("I want to die", crisis_phrases(" , "))
 
 
 async def flags(harness: Harness, user_id: int) -> list[SafetyFlag]:
@@ -108,6 +115,27 @@ async def test_before_consent_crisis_words_get_resources_and_nothing_is_stored(
 ) -> None:
     assert await harness.send(ALEX, "I want to end my life") == [CRISIS]
     assert await flags(harness, ALEX) == []
+    async with harness.db.session() as session:
+        assert await session.get(User, ALEX) is None  # not even their name
+
+
+async def test_crisis_words_in_a_caption_or_an_edit_get_resources(harness: Harness) -> None:
+    await harness.onboard(SAM)
+    photo = [{"file_id": "p1", "file_unique_id": "u1", "width": 1, "height": 1, "file_size": 1}]
+    captioned = harness.fake.push_update(
+        {"message": harness.fake.make_message(SAM, photo=photo, caption="I want to die")}
+    )
+    await harness.handled(captioned["update_id"])
+    edited = harness.fake.push_update(
+        {"edited_message": harness.fake.make_message(SAM, text="thinking about suicide")}
+    )
+    await harness.handled(edited["update_id"])
+
+    assert harness.fake.texts(SAM)[-2:] == [CRISIS, CRISIS]
+    assert [f.words for f in await flags(harness, SAM)] == [
+        "I want to die",
+        "thinking about suicide",
+    ]
 
 
 async def test_the_clinician_sees_crisis_words_first(harness: Harness) -> None:
@@ -141,3 +169,22 @@ async def test_crisis_words_in_a_voice_note_get_resources_and_no_coaching_button
     assert harness.fake.buttons(harness.fake.last(SAM)) == []
     [flag] = await flags(harness, SAM)
     assert flag.source == "voice" and "sister called" in flag.words.lower()
+
+
+async def test_a_share_agreed_before_crisis_words_were_listed_does_not_show_them(
+    harness: Harness,
+) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+    async with harness.db.session() as session:
+        share = await session.scalar(select(Share).where(Share.client_id == SAM))
+        assert share is not None and share.consent_version == t.SHARE_CONSENT_VERSION
+        share.consent_version = "2026-11-21"  # the preview then did not mention them
+    await harness.send(SAM, "I want to die")
+
+    [overview] = await harness.send(DOCTOR, "/summary")
+    detail = "\n".join((await harness.send(DOCTOR, "/summary 1"))[:-1])
+
+    assert t.SUMMARY_CRISIS_FLAG not in overview
+    assert t.SUMMARY_CRISIS_TITLE not in detail and "want to die" not in detail

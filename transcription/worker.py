@@ -29,7 +29,7 @@ from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.faults import backoff, is_database_outage, is_telegram_hiccup
 from bot.logs import describe
-from bot.safety import crisis_phrases, mentions_crisis
+from bot.safety import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
 from bot.summary import split_message
 from bot.texts import en as t
 from storage.db import Database
@@ -284,11 +284,14 @@ class TranscriptionWorker:
         }
         flag = None
         if job.transcript and self._mentions_crisis(job.transcript):
-            flag = SafetyFlag(user_id=job.user_id, source="voice", words=job.transcript[:2000])
+            words = job.transcript[:MAX_FLAGGED_WORDS]
+            flag = SafetyFlag(user_id=job.user_id, source="voice", words=words)
         if not await self._patiently(
             "store a transcript", lambda: self._store(lease, values, flag)
         ):
             logger.info("worker %s: job %s was taken over; result dropped", self.name, job.id)
+            # Erased (/forget) or taken over: a new holder fetches the audio again if need be.
+            path.unlink(missing_ok=True)
             return False
         path.unlink(missing_ok=True)  # retention: none; the transcript is stored
         return True
@@ -379,7 +382,7 @@ class TranscriptionWorker:
             return t.VOICE_NO_WORDS, None
         text = t.VOICE_HEARD.format(transcript=job.transcript)
         if self._mentions_crisis(job.transcript or ""):  # crisis resources, never coaching
-            crisis = self._settings.crisis_text or t.DEFAULT_CRISIS
+            crisis = crisis_resources(self._settings.crisis_text)
             return f"{text}\n\n{t.CRISIS_REPLY.format(crisis=crisis)}", None
         if not job.flow:
             return text, None

@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import datetime, time
 
 CONSENT_VERSION = "2026-11-21"
+# Sharing with a clinician; from this version the preview lists crisis-word messages.
+SHARE_CONSENT_VERSION = "2026-11-21.2"
+CRISIS_SHARED_SINCE = "2026-11-21.2"
 
 # ---------------------------------------------------------------- onboarding
 WELCOME = "Hi {name}, I'm Between: a companion for the days between your therapy sessions."
@@ -451,26 +454,35 @@ FORGET_STALE = (
 
 # ---------------------------------------------------------------- safety
 # Words that get the crisis resources at once instead of any coaching. Matched as whole
-# words after folding case and dropping apostrophes; CRISIS_PHRASES replaces this list.
+# words after folding case and dropping apostrophes; CRISIS_PHRASES adds to this list.
 CRISIS_PHRASES = (
     "kill myself",
     "killing myself",
+    "kill my self",
     "end my life",
     "ending my life",
+    "end it all",
+    "ending it all",
     "take my own life",
     "take my life",
     "suicide",
+    "suicides",
     "suicidal",
     "want to die",
     "wanna die",
+    "want to be dead",
     "better off dead",
     "dont want to live",
+    "do not want to live",
     "dont want to be alive",
+    "do not want to be alive",
     "no reason to live",
     "hurt myself",
     "hurting myself",
     "harm myself",
+    "harming myself",
     "self harm",
+    "self harming",
     "cut myself",
     "cutting myself",
     "overdose",
