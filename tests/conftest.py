@@ -66,8 +66,8 @@ def fake() -> Iterator[FakeTelegram]:
         yield server
 
 
-@pytest.fixture
-def settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
+def bot_settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
+    """The bot against this fake Bot API and database: fast polling and dispatch."""
     return Settings(
         telegram_bot_token=fake.token,
         telegram_api_url=fake.api_url,
@@ -79,6 +79,11 @@ def settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
         clinician_code=CLINICIAN_CODE,
         _env_file=None,
     )
+
+
+@pytest.fixture
+def settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
+    return bot_settings(fake, database_url, tmp_path)
 
 
 class Harness:

@@ -42,7 +42,13 @@ from storage.models import (
     Report,
     TranscriptionJob,
 )
-from tests.conftest import POSTGRES_HOST, POSTGRES_PORT, Harness, postgres_reachable
+from tests.conftest import (
+    POSTGRES_HOST,
+    POSTGRES_PORT,
+    Harness,
+    bot_settings,
+    postgres_reachable,
+)
 from tests.fake_telegram import FakeTelegram
 from tests.test_ingest import BotProcess
 from tests.test_nudges import NUDGE, client_ready_for_nudges, make_due
@@ -412,18 +418,9 @@ async def own_postgres_database() -> AsyncIterator[str]:
 
 
 def settings_for(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
-    """For the long runs, which pick their database themselves."""
-    return Settings(
-        telegram_bot_token=fake.token,
-        telegram_api_url=fake.api_url,
-        telegram_file_url=fake.file_url,
-        database_url=database_url,
-        BETWEEN_DATA_DIR=tmp_path / "data",
-        BETWEEN_POLL_TIMEOUT=1,
-        BETWEEN_DISPATCH_INTERVAL=0.2,
-        BETWEEN_INBOX_SWEEP_SECONDS=0.5,
-        BETWEEN_TRANSCRIBE_LEASE_SECONDS=2,
-        _env_file=None,
+    """For the long runs, which pick their database themselves: quick sweeps, short leases."""
+    return bot_settings(fake, database_url, tmp_path).model_copy(
+        update={"inbox_sweep_seconds": 0.5, "transcribe_lease_seconds": 2}
     )
 
 

@@ -60,6 +60,7 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Harness, fresh_postgres, postgres_reachable
+from tests.test_practice_flows import STICKER
 
 ZONE = "Europe/London"
 MAX_TEXT = 4096
@@ -204,16 +205,6 @@ junk_in_a_flow: st.SearchStrategy[Junk] = st.one_of(
 
 # --------------------------------------------------------------------------- the driver
 
-STICKER = {
-    "file_id": "CAACAgIAAxkBAAEB",
-    "file_unique_id": "AgADAQAD",
-    "width": 512,
-    "height": 512,
-    "is_animated": False,
-    "is_video": False,
-    "type": "regular",
-    "emoji": "🙂",
-}
 FILE = {"file_id": "BQACAgIAAxkBAAIBFake", "file_unique_id": "AgADFake"}
 MEDIA_FIELDS: dict[str, dict[str, Any]] = {
     "sticker": {"sticker": STICKER},

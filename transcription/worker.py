@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -198,15 +199,7 @@ class TranscriptionWorker:
                 until = utcnow() + self._lease
                 try:
                     async with self._db.session() as session:
-                        result: Any = await session.execute(
-                            update(TranscriptionJob)
-                            .where(
-                                TranscriptionJob.id == lease.job_id,
-                                TranscriptionJob.lease_until == lease.until,
-                            )
-                            .values(lease_until=until)
-                            .execution_options(synchronize_session=False)
-                        )
+                        held = await _update_held(session, lease, {"lease_until": until})
                 except Exception as error:  # try again at the next renewal
                     logger.warning(
                         "worker %s could not renew its lease on job %s: %s",
@@ -215,7 +208,7 @@ class TranscriptionWorker:
                         type(error).__name__,
                     )
                     continue
-                if result.rowcount != 1:
+                if not held:
                     logger.warning("worker %s lost job %s to another", self.name, lease.job_id)
                     lease.lost = True
                     return
@@ -304,16 +297,7 @@ class TranscriptionWorker:
             if lease.lost:
                 return False
             async with self._db.session() as session:
-                result: Any = await session.execute(
-                    update(TranscriptionJob)
-                    .where(
-                        TranscriptionJob.id == lease.job_id,
-                        TranscriptionJob.lease_until == lease.until,
-                    )
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount != 1:
+                if not await _update_held(session, lease, values):
                     lease.lost = True
                 elif flag is not None:
                     session.add(flag)
@@ -390,3 +374,14 @@ class TranscriptionWorker:
         return text, InlineKeyboardMarkup(
             [[InlineKeyboardButton(t.VOICE_USE, callback_data=data)]]
         )
+
+
+async def _update_held(session: AsyncSession, lease: _Lease, values: dict[str, Any]) -> bool:
+    """Change the job only if this lease still holds it; return whether it did."""
+    result: Any = await session.execute(
+        update(TranscriptionJob)
+        .where(TranscriptionJob.id == lease.job_id, TranscriptionJob.lease_until == lease.until)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
