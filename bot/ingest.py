@@ -485,10 +485,10 @@ class DurableProcessor(BaseUpdateProcessor):
                 logger.warning(
                     "could not mark update %s failed: %s", update_id, type(error).__name__
                 )
-        await self._apologise(update, t.SOMETHING_WENT_WRONG)
+        await self._apologise(update)
 
-    async def _apologise(self, update: object, text: str) -> None:
-        """Tell the client, once per update; if Telegram is away too, only log it."""
+    async def _apologise(self, update: object) -> None:
+        """Say sorry for a bug, once per update; if Telegram is away too, only log it."""
         update_id = _update_id(update)
         chat_id = _chat_key(update)
         if chat_id is None or update_id in self._apologised or self._application is None:
@@ -496,7 +496,7 @@ class DurableProcessor(BaseUpdateProcessor):
         if update_id is not None:
             self._apologised.add(update_id)
         try:
-            await self._application.bot.send_message(chat_id, text)
+            await self._application.bot.send_message(chat_id, t.SOMETHING_WENT_WRONG)
         except TelegramError as error:
             logger.warning("could not send an apology: %s", type(error).__name__)
 
