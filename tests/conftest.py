@@ -48,15 +48,22 @@ async def fresh_postgres() -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The same suite runs on SQLite and, when it is reachable, on PostgreSQL."""
-    if request.param == "sqlite":
+@contextlib.asynccontextmanager
+async def empty_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database: "sqlite" in the test's folder, or "postgres" (skipped if unreachable)."""
+    if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'between.db'}"
         return
     if not postgres_reachable():
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
     async with fresh_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The same suite runs on SQLite and, when it is reachable, on PostgreSQL."""
+    async with empty_database(request.param, tmp_path) as url:
         yield url
 
 

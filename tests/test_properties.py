@@ -59,7 +59,7 @@ from storage.models import (
     User,
     utcnow,
 )
-from tests.conftest import Harness, fresh_postgres, postgres_reachable
+from tests.conftest import Harness, empty_database
 from tests.test_practice_flows import STICKER
 
 ZONE = "Europe/London"
@@ -87,12 +87,7 @@ def fresh_user() -> int:
 @pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """SQLite unless a test asks for PostgreSQL (`indirect` parametrisation)."""
-    if getattr(request, "param", "sqlite") == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'between.db'}"
-        return
-    if not postgres_reachable():
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
-    async with fresh_postgres() as url:
+    async with empty_database(getattr(request, "param", "sqlite"), tmp_path) as url:
         yield url
 
 
