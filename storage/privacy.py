@@ -155,6 +155,24 @@ async def _inbox_elsewhere(session: AsyncSession, user_id: int) -> list[InboxUpd
     return [row for row in rows if names_person(row.payload, user_id)]
 
 
+def _rows_about(user_id: int) -> dict[type[Base], Any]:
+    """Where rows of these tables are about the person; gathered and erased alike, children
+    before parents (the order erasure deletes them in)."""
+    practice_ids = select(Practice.id).where(Practice.user_id == user_id)
+    return {
+        Delivery: or_(Delivery.user_id == user_id, Delivery.practice_id.in_(practice_ids)),
+        Report: Report.practice_id.in_(practice_ids),
+        Adjustment: Adjustment.practice_id.in_(practice_ids),
+        Practice: Practice.user_id == user_id,
+        ThoughtRecord: ThoughtRecord.user_id == user_id,
+        TranscriptionJob: TranscriptionJob.user_id == user_id,
+        # An invite they used goes too (clearing `used_by` would make the code usable again).
+        Invite: or_(Invite.clinician_id == user_id, Invite.used_by == user_id),
+        Share: or_(Share.client_id == user_id, Share.clinician_id == user_id),
+        Suggestion: or_(Suggestion.client_id == user_id, Suggestion.clinician_id == user_id),
+    }
+
+
 async def export_user(
     session: AsyncSession, user_id: int, *, skip_update_id: int | None = None
 ) -> dict[str, Any]:
@@ -162,51 +180,18 @@ async def export_user(
     person = _People(session)
     user = await session.get(User, user_id)
     conversation = await session.get(Conversation, user_id)
-    practices = await _all(
-        session, select(Practice).where(Practice.user_id == user_id).order_by(Practice.id)
-    )
-    practice_ids = select(Practice.id).where(Practice.user_id == user_id)
-    reports = await _all(
-        session, select(Report).where(Report.practice_id.in_(practice_ids)).order_by(Report.id)
-    )
-    adjustments = await _all(
-        session,
-        select(Adjustment).where(Adjustment.practice_id.in_(practice_ids)).order_by(Adjustment.id),
-    )
-    deliveries = await _all(
-        session,
-        select(Delivery)
-        .where(or_(Delivery.user_id == user_id, Delivery.practice_id.in_(practice_ids)))
-        .order_by(Delivery.id),
-    )
-    records = await _all(
-        session,
-        select(ThoughtRecord).where(ThoughtRecord.user_id == user_id).order_by(ThoughtRecord.id),
-    )
-    jobs = await _all(
-        session,
-        select(TranscriptionJob)
-        .where(TranscriptionJob.user_id == user_id)
-        .order_by(TranscriptionJob.id),
-    )
-    shares = await _all(
-        session,
-        select(Share)
-        .where(or_(Share.client_id == user_id, Share.clinician_id == user_id))
-        .order_by(Share.id),
-    )
-    invites = await _all(
-        session,
-        select(Invite)
-        .where(or_(Invite.clinician_id == user_id, Invite.used_by == user_id))
-        .order_by(Invite.created_at),
-    )
-    suggestions = await _all(
-        session,
-        select(Suggestion)
-        .where(or_(Suggestion.client_id == user_id, Suggestion.clinician_id == user_id))
-        .order_by(Suggestion.id),
-    )
+    about = _rows_about(user_id)
+    ordered = {Invite: Invite.created_at}  # the rest by their primary key
+    found = {
+        model: await _all(
+            session,
+            select(model).where(where).order_by(ordered.get(model, inspect(model).primary_key[0])),
+        )
+        for model, where in about.items()
+    }
+    practices, reports, adjustments = found[Practice], found[Report], found[Adjustment]
+    deliveries, records, jobs = found[Delivery], found[ThoughtRecord], found[TranscriptionJob]
+    shares, invites, suggestions = found[Share], found[Invite], found[Suggestion]
     supporters = await _all(
         session,
         select(Supporter)
@@ -360,7 +345,6 @@ async def erase_user(
         )
         counts.rows[model.__tablename__] = result.rowcount or 0
 
-    practice_ids = select(Practice.id).where(Practice.user_id == user_id)
     jobs = (
         await session.execute(
             select(TranscriptionJob.id, TranscriptionJob.audio_path).where(
@@ -371,18 +355,8 @@ async def erase_user(
     counts.audio_files = _audio_files([(j, p) for j, p in jobs], audio_dir)
 
     # Children before parents, so foreign keys hold at every statement.
-    await gone(Delivery, or_(Delivery.user_id == user_id, Delivery.practice_id.in_(practice_ids)))
-    await gone(Report, Report.practice_id.in_(practice_ids))
-    await gone(Adjustment, Adjustment.practice_id.in_(practice_ids))
-    await gone(Practice, Practice.user_id == user_id)
-    await gone(ThoughtRecord, ThoughtRecord.user_id == user_id)
-    await gone(TranscriptionJob, TranscriptionJob.user_id == user_id)
-    # An invite they used goes too (clearing `used_by` would make the code usable again).
-    await gone(Invite, or_(Invite.clinician_id == user_id, Invite.used_by == user_id))
-    await gone(Share, or_(Share.client_id == user_id, Share.clinician_id == user_id))
-    await gone(
-        Suggestion, or_(Suggestion.client_id == user_id, Suggestion.clinician_id == user_id)
-    )
+    for model, where in _rows_about(user_id).items():
+        await gone(model, where)
     await gone(Supporter, Supporter.client_id == user_id)
     # Where they supported someone, the link stays the client's, ended and without them.
     await session.execute(
