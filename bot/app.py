@@ -25,8 +25,8 @@ from bot.faults import is_database_outage
 from bot.ingest import (
     DurableProcessor,
     Poller,
+    durable_processor,
     prune_handled,
-    replay_unfinished,
     requeue_unfinished,
 )
 from bot.keys import load_cipher, load_or_create_key
@@ -97,8 +97,7 @@ def start_dispatching(
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
-    processor = application.update_processor
-    assert isinstance(processor, DurableProcessor)
+    processor = durable_processor(application)
     scheduler.add_job(
         sweep_inbox,
         IntervalTrigger(seconds=settings.inbox_sweep_seconds),
@@ -189,7 +188,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await publish_commands(application)
             await application.start()
             await sweep_audio(settings, db)
-            await replay_unfinished(db, application)
+            await requeue_unfinished(db, durable_processor(application))
             poller = asyncio.create_task(Poller(application, db, settings.poll_timeout).run())
             scheduler, dispatcher = start_dispatching(settings, db, application)
             services: Services = application.bot_data[SERVICES_KEY]
@@ -203,7 +202,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             poller.cancel()
             await asyncio.gather(poller, return_exceptions=True)
             # Queued updates stay pending in the inbox for the next start.
-            application.update_processor.stop_waiting()  # type: ignore[attr-defined]
+            durable_processor(application).stop_waiting()
             await application.stop()
     finally:
         await db.dispose()

@@ -158,13 +158,11 @@ async def requeue_unfinished(db: Database, processor: DurableProcessor) -> int:
     return queued
 
 
-async def replay_unfinished(
-    db: Database, application: Application[Any, Any, Any, Any, Any, Any]
-) -> int:
-    """Queue the updates that were stored but not handled before the last stop."""
+def durable_processor(application: Application[Any, Any, Any, Any, Any, Any]) -> DurableProcessor:
+    """The Application's update processor, which Between always builds as a DurableProcessor."""
     processor = application.update_processor
     assert isinstance(processor, DurableProcessor)
-    return await requeue_unfinished(db, processor)
+    return processor
 
 
 async def prune_handled(db: Database, keep: timedelta) -> int:
@@ -543,9 +541,7 @@ class Poller:
         self._application = application
         self._db = db
         self._timeout = timeout
-        processor = application.update_processor
-        assert isinstance(processor, DurableProcessor)
-        self._processor = processor
+        self._processor = durable_processor(application)
         self._tasks: set[asyncio.Future[None]] = set()
         self._crisis_answered: set[int] = set()  # while the database is away
 

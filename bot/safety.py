@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ def normalise(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", folded).split())
 
 
+@functools.cache  # one settings value, read for every message
 def crisis_phrases(extra: str | None) -> tuple[str, ...]:
     """The default phrases plus the operator's (`CRISIS_PHRASES`, comma-separated)."""
     raw: Iterable[str] = [*t.CRISIS_PHRASES, *(extra or "").split(",")]
