@@ -156,6 +156,12 @@ def parse_until(text: str, today: date) -> date | None:
     return None
 
 
+def pause_holds(until: date, today: date) -> bool:
+    """Whether a pause until `until` holds anything back: nudges come back on that day, so a
+    day already past, or today, would pause nothing."""
+    return until > today
+
+
 def parse_rating(text: str, low: int, high: int) -> int | None:
     """Read a whole number in [low, high] from text like "7", "7/10" or "about 70%"."""
     match = re.search(r"\d+", text)

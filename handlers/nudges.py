@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from bot.parsing import parse_time, parse_until
+from bot.parsing import parse_time, parse_until, pause_holds
 from bot.texts import en as t
 from handlers.common import Turn, local_today
 from scheduler.cues import at_local, fit_quiet_hours, local_now
@@ -74,9 +74,14 @@ async def pause_all(turn: Turn, args: list[str]) -> None:
     user = await turn.user()
     until = None
     if args:
-        until = parse_until(" ".join(args), local_today(user))
+        today = local_today(user)
+        until = parse_until(" ".join(args), today)
         if until is None:
             await turn.say(t.PAUSE_DATE_UNKNOWN)
+            return
+        if not pause_holds(until, today):
+            shown = "%-d %b" if until.year == today.year else "%-d %b %Y"
+            await turn.say(t.PAUSE_DATE_PAST.format(day=until.strftime(shown)))
             return
     user.paused, user.paused_until = True, until
     if until:

@@ -367,3 +367,20 @@ async def settled_delivery(harness: Harness, delivery_id: int) -> Delivery:
             return delivery
         await asyncio.sleep(0.05)
     raise AssertionError(f"delivery {delivery_id} stayed pending")
+
+
+async def test_a_pause_until_a_day_already_past_is_gently_corrected_and_pauses_nothing(
+    harness: Harness,
+) -> None:
+    await client_ready_for_nudges(harness, SAM)
+
+    replies = await harness.send(SAM, "/pause until 2020-01-05")
+
+    assert replies == [t.PAUSE_DATE_PAST.format(day="5 Jan 2020")]
+    async with harness.db.session() as session:
+        user = await session.get(User, SAM)
+    assert user is not None and not user.paused
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM)
+    [nudge] = (await harness.fake.wait_for(SAM, before + 1))[before:]
+    assert nudge["text"] == NUDGE

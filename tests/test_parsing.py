@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 import pytest
 
-from bot.parsing import parse_days, parse_rating, parse_time, resolve_timezone
+from bot.parsing import (
+    parse_days,
+    parse_rating,
+    parse_time,
+    parse_until,
+    pause_holds,
+    resolve_timezone,
+)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +89,14 @@ def test_ratings_are_read_within_their_range() -> None:
     assert parse_rating("maybe 6/10", 0, 10) == 6
     assert parse_rating("11", 0, 10) is None
     assert parse_rating("no idea", 0, 10) is None
+
+
+def test_a_pause_holds_something_back_only_until_a_day_still_ahead() -> None:
+    today = date(2026, 3, 1)
+    past = parse_until("until 2020-01-05", today)
+    assert past == date(2020, 1, 5)
+    assert not pause_holds(past, today)
+    assert not pause_holds(today, today)  # nudges come back on that day: nothing would pause
+    assert pause_holds(date(2026, 3, 2), today)
+    assert parse_until("12 Dec", today) == date(2026, 12, 12)
+    assert parse_until("until 12/1", today) == date(2027, 1, 12)

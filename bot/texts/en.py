@@ -220,6 +220,10 @@ RESUMED_ALL = "Welcome back. Nudges are on again."
 NOT_PAUSED = "Nothing is paused right now."
 QUIET_NOW = (
     "Quiet hours: {start}–{end}. Nothing is sent inside them; a nudge due then is {mode}.\n"
+PAUSE_DATE_PAST = (
+    "{day} isn't ahead of us, so that pause would hold nothing back. Which day would you like "
+    'nudges back? For example "/pause until 12 Dec", or just /pause.'
+)
     "To change them, send e.g. /quiet 22:00-07:00."
 )
 QUIET_MODE_DEFER = "moved to their end"
