@@ -86,6 +86,17 @@ def plan_delivery(
     return row
 
 
+def after_quiet_hours(delivery: Delivery, user: User, now: datetime) -> datetime | None:
+    """When a due delivery may go out, by the client's quiet hours as they are now (a nudge
+    sent late, or planned before they changed): `now`, their end, or None to skip it.
+
+    A snooze the client asked for is moved out of quiet hours, never dropped.
+    """
+    skip = user.quiet_mode == QuietMode.SKIP and delivery.kind != DeliveryKind.SNOOZE
+    zone = user.timezone or "UTC"
+    return fit_quiet_hours(now, zone, user.quiet_start, user.quiet_end, skip=skip)
+
+
 class SentJournal:
     """Deliveries Telegram accepted, written down the moment it answered.
 
@@ -283,8 +294,12 @@ class Dispatcher:
             deferred = 0
             for delivery, practice, user in rows:
                 reason = await self._reason_not_to_send(session, delivery, practice, user, now)
-                if reason:
+                quiet_end = None if reason else after_quiet_hours(delivery, user, now)
+                if reason or quiet_end is None:
+                    reason = reason or "quiet hours"
                     delivery.status, delivery.note = _status_for(reason), reason
+                elif quiet_end > now:
+                    delivery.due_at = quiet_end  # quiet hours began after it was planned
                 elif user.id in chats:
                     deferred += 1  # this chat already gets a message this round
                 else:

@@ -384,3 +384,78 @@ async def test_a_pause_until_a_day_already_past_is_gently_corrected_and_pauses_n
     await make_due(harness, SAM)
     [nudge] = (await harness.fake.wait_for(SAM, before + 1))[before:]
     assert nudge["text"] == NUDGE
+
+
+async def planned_nudge(
+    harness: Harness, user_id: int, due_at: datetime, kind: DeliveryKind = DeliveryKind.NUDGE
+) -> int:
+    """A pending delivery planned earlier (before downtime, or before a change of settings)."""
+    async with harness.db.session() as session:
+        practice = await session.scalar(select(Practice).where(Practice.user_id == user_id))
+        assert practice is not None
+        delivery = Delivery(
+            key=f"{kind.value}:{practice.id}:{due_at.isoformat()}",
+            kind=kind,
+            practice_id=practice.id,
+            user_id=user_id,
+            cue_at=due_at,
+            due_at=due_at,
+            local_date=due_at.astimezone(ZoneInfo("Europe/London")).date(),
+            status=DeliveryStatus.PENDING,
+        )
+        session.add(delivery)
+        await session.flush()
+        return delivery.id
+
+
+async def quiet_around_now(harness: Harness, user_id: int) -> datetime:
+    """Quiet hours from an hour ago to an hour ahead (London); return when they end, in UTC."""
+    now = datetime.now(ZoneInfo("Europe/London"))
+    start, end = (now - timedelta(hours=1)).time(), (now + timedelta(hours=1)).time()
+    await set_user(harness, user_id, quiet_start=start, quiet_end=end)
+    ends = datetime.combine(now.date(), end, tzinfo=now.tzinfo)
+    return (ends if ends > now else ends + timedelta(days=1)).astimezone(UTC)
+
+
+async def moved_delivery(harness: Harness, delivery_id: int, due_at: datetime) -> Delivery:
+    """Wait until a delivery no longer has the given due time, or is no longer pending."""
+    for _ in range(100):
+        async with harness.db.session() as session:
+            delivery = await session.get(Delivery, delivery_id)
+        assert delivery is not None
+        if delivery.due_at != due_at or delivery.status != DeliveryStatus.PENDING:
+            return delivery
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"delivery {delivery_id} was left as it was")
+
+
+async def test_a_nudge_planned_before_quiet_hours_changed_waits_for_their_end(
+    harness: Harness,
+) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    ends = await quiet_around_now(harness, SAM)
+    due = datetime.now(UTC) - timedelta(minutes=5)  # late, as after downtime
+
+    delivery = await moved_delivery(harness, await planned_nudge(harness, SAM, due), due)
+
+    assert (delivery.status, delivery.due_at) == (DeliveryStatus.PENDING, ends)
+    assert NUDGE not in harness.fake.texts(SAM)
+
+
+async def test_a_late_nudge_inside_quiet_hours_is_skipped_if_the_client_chose_so(
+    harness: Harness,
+) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    await set_user(harness, SAM, quiet_mode=QuietMode.SKIP)
+    ends = await quiet_around_now(harness, SAM)
+    due = datetime.now(UTC) - timedelta(minutes=5)
+    nudge = await planned_nudge(harness, SAM, due)
+    snooze = await planned_nudge(harness, SAM, due, DeliveryKind.SNOOZE)
+
+    skipped = await moved_delivery(harness, nudge, due)
+    moved = await moved_delivery(harness, snooze, due)
+
+    assert (skipped.status, skipped.note) == (DeliveryStatus.SKIPPED, "quiet hours")
+    # A return the client asked for ("Later") is moved out of quiet hours, never dropped.
+    assert (moved.status, moved.due_at) == (DeliveryStatus.PENDING, ends)
+    assert NUDGE not in harness.fake.texts(SAM)
