@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -20,12 +21,18 @@ OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, segment table, largest body
 # A segment the model itself thinks is probably not speech, and is unsure of, is invented text.
 NO_SPEECH_PROB = 0.6
 UNSURE_LOGPROB = -0.5
+# A note may decode to a little more than it claims (Telegram rounds to whole seconds; encoders
+# pad): 10 % and two seconds; beyond that it is refused as longer than it says.
+CLAIM_SLACK = 1.1
+CLAIM_GRACE_SECONDS = 2.0
 
 
 class AudioProblem(Exception):
     """Audio we cannot or will not transcribe; `kind` says why, for a kind reply."""
 
-    kind: str  # "unreadable" (empty, corrupt, truncated, not audio) or "too_long"
+    # "unreadable" (empty, corrupt, truncated, not audio), "too_long" (over the limit) or
+    # "longer_than_claimed" (decodes to more than its header or Telegram said)
+    kind: str
     seconds: float | None  # the duration when known
 
     def __init__(self, kind: str, seconds: float | None = None) -> None:
@@ -97,24 +104,42 @@ def _ogg_is_complete(path: Path) -> bool:
     return False
 
 
-def _decode(path: Path, expected_seconds: float) -> np.ndarray:
-    """Mono 16 kHz float samples; any damage is an error rather than a quietly shorter clip."""
+def _decode(path: Path, expected_seconds: float, allowed: float, limit: float) -> np.ndarray:
+    """Mono 16 kHz float samples; any damage is an error rather than a quietly shorter clip.
+
+    Frames are decoded one at a time into a buffer of `allowed` seconds, and decoding stops as
+    soon as the audio runs past it, so a note that lies about its length never costs more
+    memory than the claim (or the limit) allows.
+    """
     if not _ogg_is_complete(path):
         raise AudioProblem("unreadable", expected_seconds)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
+    audio = np.empty(int(allowed * SAMPLE_RATE), np.float32)
+    filled = 0
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            for frame in container.decode(audio=0):
-                chunks.extend(f.to_ndarray().ravel() for f in resampler.resample(frame))
-        chunks.extend(f.to_ndarray().ravel() for f in resampler.resample(None))
+            for frame in itertools.chain(container.decode(audio=0), [None]):  # None: flush
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray().ravel()
+                    if filled + len(samples) > len(audio):
+                        kind = "too_long" if allowed >= limit else "longer_than_claimed"
+                        raise AudioProblem(kind, expected_seconds)
+                    audio[filled : filled + len(samples)] = samples
+                    filled += len(samples)
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise AudioProblem("unreadable", expected_seconds) from exc
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    decoded = len(audio) / SAMPLE_RATE
+    decoded = filled / SAMPLE_RATE
     if decoded < 0.9 * expected_seconds - 0.5:  # the header promised more than the data holds
         raise AudioProblem("unreadable", expected_seconds)
-    return audio
+    return audio[:filled]
+
+
+def allowed_seconds(header: float, declared: float | None, limit: float) -> float:
+    """How much audio a note may decode to: what it claims (the container's header and, when
+    given, the duration Telegram was told), with some slack for rounding, and never past the
+    configured limit."""
+    claims = [header] + ([declared] if declared and declared > 0 else [])
+    return min(limit, min(claims) * CLAIM_SLACK + CLAIM_GRACE_SECONDS)
 
 
 class Transcriber:
@@ -138,12 +163,16 @@ class Transcriber:
         )
         self._lock = threading.Lock()
 
-    def transcribe(self, path: Path, *, max_seconds: float) -> Transcript:
-        """Words in the note, refusing before decoding a note longer than `max_seconds`."""
+    def transcribe(
+        self, path: Path, *, max_seconds: float, declared_seconds: float | None = None
+    ) -> Transcript:
+        """Words in the note, refusing before decoding a note longer than `max_seconds`, and
+        while decoding one longer than it or Telegram's `declared_seconds` claimed."""
         seconds = audio_duration(path)
         if seconds > max_seconds:
             raise AudioProblem("too_long", seconds)
-        audio = _decode(path, seconds)
+        allowed = allowed_seconds(seconds, declared_seconds, max_seconds)
+        audio = _decode(path, seconds, allowed, max_seconds)
         with self._lock:
             try:
                 segments, _ = self.model.transcribe(

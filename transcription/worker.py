@@ -258,12 +258,18 @@ class TranscriptionWorker:
         """Transcribe and store; return False if the job was lost to another worker."""
         path = await self._audio(job)
         max_seconds = self._settings.max_voice_seconds
+        declared = job.declared_seconds
         try:
             transcript = await asyncio.to_thread(
-                lambda: self._model().transcribe(path, max_seconds=max_seconds)
+                lambda: self._model().transcribe(
+                    path, max_seconds=max_seconds, declared_seconds=declared
+                )
             )
         except AudioProblem as problem:
             job.status, job.problem = JobStatus.FAILED, problem.kind
+        except Exception as error:  # the note's own content broke something: never retried
+            logger.error("job %s could not be transcribed: %s", job.id, describe(error))
+            job.status, job.problem = JobStatus.FAILED, "unreadable"
         else:
             job.status = JobStatus.DONE
             job.transcript = transcript.text

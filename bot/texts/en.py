@@ -255,10 +255,15 @@ VOICE_TOO_BIG = (
     "That file is too big for me to fetch (Telegram lets bots download up to 20 MB). "
     "Could you send a shorter note, or type it?"
 )
+VOICE_LONGER_THAN_IT_SAYS = (
+    "That recording runs longer than it says it does, so I've set it aside. "
+    "I can take notes of up to {minutes} minutes: could you record it again, or type it?"
+)
 VOICE_PROBLEMS = {
     "unreadable": VOICE_UNREADABLE,
     "too_long": VOICE_TOO_LONG,
     "too_big": VOICE_TOO_BIG,
+    "longer_than_claimed": VOICE_LONGER_THAN_IT_SAYS,
 }
 VOICE_NOT_AUDIO = "I can only listen to voice notes and audio files."
 CORRECTION_SAVED = "Thanks, I've kept your words. What I first heard is kept too, just in case."
