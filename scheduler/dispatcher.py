@@ -97,12 +97,17 @@ def after_quiet_hours(delivery: Delivery, user: User, now: datetime) -> datetime
     return fit_quiet_hours(now, zone, user.quiet_start, user.quiet_end, skip=skip)
 
 
+class JournalUnavailable(Exception):
+    """The sent journal cannot be written (disk full, read-only volume, no permission)."""
+
+
 class SentJournal:
     """Deliveries Telegram accepted, written down the moment it answered.
 
     One line per send, appended with a single write(): it survives a kill -9 (the page cache
     outlives the process), so after a restart the nudge is recorded as sent, not sent again.
-    Only the dispatcher of one `between run` process writes it.
+    Only the dispatcher of one `between run` process writes it. A write that fails raises
+    JournalUnavailable; the send is still remembered in memory, so this process never repeats it.
     """
 
     def __init__(self, path: Path) -> None:
@@ -123,23 +128,38 @@ class SentJournal:
         return entries
 
     def record(self, delivery_id: int, message_id: int, sent_at: datetime) -> None:
-        line = f"{delivery_id} {message_id} {sent_at.isoformat()}\n".encode()
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
         self.entries[delivery_id] = (message_id, sent_at)
+        self._append(f"{delivery_id} {message_id} {sent_at.isoformat()}\n".encode())
+
+    def check(self) -> None:
+        """Raise JournalUnavailable if the journal cannot be opened for writing."""
+        self._append(b"")
+
+    def _append(self, line: bytes) -> None:
+        try:
+            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                if line:
+                    os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise JournalUnavailable(type(error).__name__) from error
 
     def forget(self, delivery_ids: Iterable[int]) -> None:
         """Drop entries the database now holds (rewritten whole, then swapped in)."""
         for delivery_id in delivery_ids:
             self.entries.pop(delivery_id, None)
         fresh = self._path.with_suffix(".tmp")
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.writelines(f"{d} {m} {at.isoformat()}\n" for d, (m, at) in self.entries.items())
-        os.replace(fresh, self._path)
+        try:
+            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as file:
+                file.writelines(
+                    f"{d} {m} {at.isoformat()}\n" for d, (m, at) in self.entries.items()
+                )
+            os.replace(fresh, self._path)
+        except OSError as error:
+            raise JournalUnavailable(type(error).__name__) from error
 
 
 @dataclass
@@ -176,6 +196,7 @@ class Dispatcher:
         self._journal = journal
         self._failures = 0
         self._resume_at = 0.0  # monotonic: after a database outage or a 429, not before
+        self._journal_down = False  # said once in the log per outage of the journal
 
     async def tick(self) -> None:
         """Plan everything due, then send rounds a second apart until nothing due is left.
@@ -186,6 +207,8 @@ class Dispatcher:
             return
         async with self._busy:
             try:
+                if self._journal_down and self._journal is not None:
+                    self._journal.check()  # nothing goes out until sends can be written down
                 await self.settle()
                 while not self._stopping and await self.plan(self._clock()) == self._batch:
                     pass
@@ -195,7 +218,15 @@ class Dispatcher:
                 self._failures += 1
                 delay = backoff(self._failures)
                 self._resume_at = max(self._resume_at, time.monotonic() + delay)
-                if is_database_outage(error):
+                if isinstance(error, JournalUnavailable):
+                    if not self._journal_down:
+                        logger.error(
+                            "sent journal cannot be written (%s): nudges stop until it can, "
+                            "trying again with back-off",
+                            error,
+                        )
+                    self._journal_down = True
+                elif is_database_outage(error):
                     logger.warning(
                         "dispatch paused for %.0f s: database unavailable (%s)",
                         delay,
@@ -309,9 +340,14 @@ class Dispatcher:
         results = await asyncio.gather(
             *(self._send(item) for item in outgoing), return_exceptions=True
         )
-        for error in (r for r in results if isinstance(r, BaseException)):
-            # Sent but not recorded: the journal has it, the next tick records it.
-            logger.warning("a delivery could not be recorded yet: %s", type(error).__name__)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        for error in errors:
+            if not isinstance(error, JournalUnavailable):
+                # Sent but not recorded: the journal has it, the next tick records it.
+                logger.warning("a delivery could not be recorded yet: %s", type(error).__name__)
+        journal_error = next((e for e in errors if isinstance(e, JournalUnavailable)), None)
+        if journal_error is not None:
+            raise journal_error  # stop sending and back off (see tick)
         return deferred > 0 or len(rows) == self._batch
 
     async def _reason_not_to_send(
@@ -393,9 +429,22 @@ class Dispatcher:
                 self._resume_at = max(self._resume_at, time.monotonic() + retry_seconds(error))
             return
         sent_at = utcnow()
+        journal_error = None
         if self._journal is not None:
-            self._journal.record(item.delivery_id, message.message_id, sent_at)
+            try:
+                self._journal.record(item.delivery_id, message.message_id, sent_at)
+            except JournalUnavailable as error:
+                journal_error = error  # still recorded below, and remembered in memory
+            else:
+                self._journal_writable_again()
         await self._mark(item, DeliveryStatus.SENT, message_id=message.message_id, at=sent_at)
+        if journal_error is not None:
+            raise journal_error
+
+    def _journal_writable_again(self) -> None:
+        if self._journal_down:
+            self._journal_down = False
+            logger.info("sent journal can be written again: nudges go out again")
 
     async def _mark(
         self,

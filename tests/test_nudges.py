@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.texts import en as t
@@ -459,3 +461,38 @@ async def test_a_late_nudge_inside_quiet_hours_is_skipped_if_the_client_chose_so
     # A return the client asked for ("Later") is moved out of quiet hours, never dropped.
     assert (moved.status, moved.due_at) == (DeliveryStatus.PENDING, ends)
     assert NUDGE not in harness.fake.texts(SAM)
+
+
+async def test_a_journal_that_cannot_be_written_stops_sending_instead_of_repeating_a_nudge(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="scheduler.dispatcher")
+    await client_ready_for_nudges(harness, SAM)
+    await client_ready_for_nudges(harness, SAM + 1)
+    journal = harness.settings.data_dir / "sent-nudges.journal"
+    journal.unlink(missing_ok=True)
+    journal.mkdir()  # unwritable even for root, like a full disk or a read-only volume
+    before = len(harness.fake.sent(SAM))
+
+    await make_due(harness, SAM)
+    await harness.fake.wait_for(SAM, before + 1)
+    await asyncio.sleep(2.0)  # ten dispatch ticks
+
+    assert harness.fake.texts(SAM)[before:].count(NUDGE) == 1
+    [first] = await deliveries(harness, SAM)
+    assert first.status == DeliveryStatus.SENT  # recorded in the database instead
+    other = len(harness.fake.sent(SAM + 1))
+    await make_due(harness, SAM + 1)
+    await asyncio.sleep(2.0)
+    assert NUDGE not in harness.fake.texts(SAM + 1)  # nothing more goes out meanwhile
+    said = [r.getMessage() for r in caplog.records if "sent journal" in r.getMessage()]
+    assert len(said) == 1 and "cannot be written" in said[0]  # once, not once a tick
+
+    journal.rmdir()
+    [late] = (await harness.fake.wait_for(SAM + 1, other + 1, timeout=40))[other:]
+    assert late["text"] == NUDGE
+    await asyncio.sleep(1.0)
+    assert harness.fake.texts(SAM + 1).count(NUDGE) == 1
+    assert harness.fake.texts(SAM)[before:].count(NUDGE) == 1
+    said = [r.getMessage() for r in caplog.records if "sent journal" in r.getMessage()]
+    assert len(said) == 2 and "again" in said[1]
