@@ -165,11 +165,10 @@ def split_message(text: str, limit: int = 4096) -> list[str]:
 
 def chart(client: ClientFacts) -> bytes:
     """A day-by-day grid per practice: tried, partly, not today, no answer (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    # A Figure of its own, not pyplot: pyplot's global state is not safe on a thread, and the
+    # chart is drawn on one (handlers/clinician.py).
     from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     days = [
@@ -183,7 +182,8 @@ def chart(client: ClientFacts) -> bytes:
                 column = (mark.day - client.since).days
                 grid[row][column] = max(grid[row][column], codes[mark.outcome])
     colours = ["#ffffff", "#d9d9d9", "#f4b183", "#9dc3e6", "#70ad47"]
-    figure, axes = plt.subplots(figsize=(max(4, len(days) * 0.45), 1 + 0.5 * len(grid)))
+    figure = Figure(figsize=(max(4, len(days) * 0.45), 1 + 0.5 * len(grid)))
+    axes = figure.subplots()
     axes.imshow(
         [[value + 1 for value in row] for row in grid] or [[0]],
         cmap=ListedColormap(colours),
@@ -203,24 +203,34 @@ def chart(client: ClientFacts) -> bytes:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     return buffer.getvalue()
 
 
+# A cell starting with one of these is read as a formula by spreadsheets (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text: a leading single quote before a formula
+    character (the writer quotes every field and doubles any quote inside)."""
+    cell = str(value)
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def to_csv(client: ClientFacts) -> bytes:
-    """One row per practice and day, for the clinician's records."""
+    """One row per practice and day, for the clinician's records; every cell made safe to
+    open in a spreadsheet (the client's name and words are theirs, not formulas)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(["client", "practice", "date", "outcome", "talk_over"])
     for practice in client.practices:
         for mark in sorted(practice.days, key=lambda m: m.day):
-            writer.writerow(
-                [
-                    client.name,
-                    practice.card,
-                    mark.day.isoformat(),
-                    mark.outcome or "no answer",
-                    practice.talk_over,
-                ]
-            )
+            row = [
+                client.name,
+                practice.card,
+                mark.day.isoformat(),
+                mark.outcome or "no answer",
+                practice.talk_over,
+            ]
+            writer.writerow([safe_cell(cell) for cell in row])
     return buffer.getvalue().encode()

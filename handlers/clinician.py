@@ -5,14 +5,17 @@ Every read of a client's data by a clinician, allowed or refused, is written to 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import Forbidden
@@ -24,7 +27,7 @@ from handlers import design
 from handlers import thought as thought_steps
 from handlers.common import Turn, local_today
 from handlers.practices import card
-from scheduler.cues import local_now
+from scheduler.cues import at_local, local_now
 from storage.models import (
     Adjustment,
     AuditEntry,
@@ -34,6 +37,7 @@ from storage.models import (
     Invite,
     JobStatus,
     Practice,
+    PracticeStatus,
     Report,
     SafetyFlag,
     Share,
@@ -116,6 +120,11 @@ async def on_link_answer(turn: Turn, code: str, answer: str) -> None:
         await turn.say(t.LINK_UNKNOWN)
         return
     await turn.user()
+    clinician = await turn.session.get(User, found.clinician_id)
+    name = clinician.first_name if clinician else ""
+    if await _shares(turn.session, client_id=turn.user_id, clinician_id=found.clinician_id):
+        await turn.say(t.ALREADY_SHARING.format(name=name))  # one live share per pair
+        return
     found.used_by, found.used_at = turn.user_id, utcnow()
     turn.session.add(
         Share(
@@ -124,8 +133,7 @@ async def on_link_answer(turn: Turn, code: str, answer: str) -> None:
             consent_version=t.SHARE_CONSENT_VERSION,
         )
     )
-    clinician = await turn.session.get(User, found.clinician_id)
-    await turn.say(t.LINKED.format(name=clinician.first_name if clinician else ""))
+    await turn.say(t.LINKED.format(name=name))
 
 
 async def sharing(turn: Turn) -> None:
@@ -178,24 +186,86 @@ async def _shares(
     return list((await session.scalars(query)).all())
 
 
-def _audit(turn: Turn, subject_id: int | None, action: str, allowed: bool = True) -> None:
-    turn.session.add(
-        AuditEntry(actor_id=turn.user_id, subject_id=subject_id, action=action, allowed=allowed)
+async def _audit(
+    turn: Turn, subject_ids: Sequence[int | None], action: str, allowed: bool = True
+) -> None:
+    """Record a clinician's read (or its refusal) before anything is shown, and commit it at
+    once with what the update did so far: a reply that fails afterwards rolls back only what
+    came later (handlers/router.py:error), never the record of the read. (Not a session of its
+    own: on SQLite it would wait for this update's write lock.)"""
+    turn.session.add_all(
+        AuditEntry(actor_id=turn.user_id, subject_id=subject, action=action, allowed=allowed)
+        for subject in subject_ids
     )
+    await turn.session.commit()
     if not allowed:
         logger.warning("refused %s (recorded in the audit log)", action)
 
 
+@dataclass(frozen=True)
+class Period:
+    """A stretch of time a client shared with a clinician: [start, end)."""
+
+    start: datetime
+    end: datetime
+    crisis: bool  # the consent given then covered crisis-word messages
+
+
+async def visible_periods(
+    session: AsyncSession, clinician_id: int, client_id: int
+) -> list[Period]:
+    """What a clinician may read of a client, as times: each share of theirs from the moment
+    the client agreed to its stop (or now). Never a gap when sharing was stopped, never before
+    the first consent. Every clinician read goes through `gather`, which bounds by these."""
+    now = utcnow()
+    shares = await session.scalars(
+        select(Share)
+        .where(Share.clinician_id == clinician_id, Share.client_id == client_id)
+        .order_by(Share.started_at)
+    )
+    return [
+        Period(s.started_at, s.stopped_at or now, s.consent_version >= t.CRISIS_SHARED_SINCE)
+        for s in shares
+    ]
+
+
+def _inside(
+    column: Any,
+    periods: Sequence[Period],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> ColumnElement[bool]:
+    """`column` (a moment) inside one of the periods, and inside [start, end) when given."""
+    spans = [
+        (max(p.start, start) if start else p.start, min(p.end, end) if end else p.end)
+        for p in periods
+    ]
+    return or_(false(), *(and_(column >= a, column < b) for a, b in spans if a < b))
+
+
 async def gather(
-    session: AsyncSession, client: User, since: date, until: date, *, crisis: bool
+    session: AsyncSession, client: User, clinician_id: int, since: date, until: date
 ) -> summary.ClientFacts:
-    """Collect what the clinician may see about one client in [since, until] (local dates);
-    crisis-word messages only if the client's consent to share covered them."""
+    """Collect what this clinician may see about one client in [since, until], local dates in
+    the client's zone: only what the client wrote while sharing with them (`visible_periods`),
+    and crisis-word messages only where that consent covered them."""
+    periods = await visible_periods(session, clinician_id, client.id)
+    zone = client.timezone or "UTC"
+    if periods:
+        since = min(max(since, local_now(zone, periods[0].start).date()), until)
+    start = at_local(since, time(0), zone)
+    end = at_local(until + timedelta(days=1), time(0), zone)
     length = (until - since).days + 1
     before = since - timedelta(days=length)
+    first_seen = periods[0].start if periods else end
     practices = (
         await session.scalars(
-            select(Practice).where(Practice.user_id == client.id).order_by(Practice.id)
+            select(Practice)
+            .where(
+                Practice.user_id == client.id,
+                or_(Practice.status != PracticeStatus.REMOVED, Practice.updated_at >= first_seen),
+            )
+            .order_by(Practice.id)
         )
     ).all()
     facts = []
@@ -207,6 +277,7 @@ async def gather(
                     Report.practice_id == practice.id,
                     Report.local_date >= before,
                     Report.local_date <= until,
+                    _inside(Report.created_at, periods),
                 )
                 .order_by(Report.id)
             )
@@ -219,6 +290,7 @@ async def gather(
                     Delivery.status == DeliveryStatus.SENT,
                     Delivery.local_date >= since,
                     Delivery.local_date <= until,
+                    _inside(Delivery.sent_at, periods),
                 )
             )
         ).all()
@@ -227,7 +299,7 @@ async def gather(
                 select(Adjustment)
                 .where(
                     Adjustment.practice_id == practice.id,
-                    Adjustment.created_at >= datetime.combine(since, time(0), tzinfo=UTC),
+                    _inside(Adjustment.created_at, periods, start, end),
                 )
                 .order_by(Adjustment.id)
             )
@@ -249,38 +321,44 @@ async def gather(
             summary.DayMark(day, None) for day in set(nudged) - reported_days
         ]
         facts.append(fact)
-    start = datetime.combine(since, time(0), tzinfo=UTC)
     records = (
         await session.scalars(
             select(ThoughtRecord)
-            .where(ThoughtRecord.user_id == client.id, ThoughtRecord.created_at >= start)
+            .where(
+                ThoughtRecord.user_id == client.id,
+                _inside(ThoughtRecord.created_at, periods, start, end),
+            )
             .order_by(ThoughtRecord.id)
         )
     ).all()
+    # Voice notes given as an answer in a flow (the preview names them: "with voice
+    # transcripts"); a journal note sent outside any flow stays the client's own.
     notes = (
         await session.scalars(
-            select(TranscriptionJob).where(
+            select(TranscriptionJob)
+            .where(
                 TranscriptionJob.user_id == client.id,
                 TranscriptionJob.status == JobStatus.DONE,
-                TranscriptionJob.created_at >= start,
+                TranscriptionJob.flow.is_not(None),
+                _inside(TranscriptionJob.created_at, periods, start, end),
             )
+            .order_by(TranscriptionJob.id)
         )
     ).all()
+    crisis_periods = [p for p in periods if p.crisis]
     flags = (
-        (
-            await session.scalars(
-                select(SafetyFlag)
-                .where(SafetyFlag.user_id == client.id, SafetyFlag.at >= start)
-                .order_by(SafetyFlag.id)
+        await session.scalars(
+            select(SafetyFlag)
+            .where(
+                SafetyFlag.user_id == client.id, _inside(SafetyFlag.at, crisis_periods, start, end)
             )
-        ).all()
-        if crisis
-        else []
-    )
+            .order_by(SafetyFlag.id)
+        )
+    ).all()
     last = await session.scalar(
         select(Report.local_date)
         .join(Practice, Practice.id == Report.practice_id)
-        .where(Practice.user_id == client.id)
+        .where(Practice.user_id == client.id, _inside(Report.created_at, periods))
         .order_by(Report.local_date.desc())
         .limit(1)
     )
@@ -297,7 +375,7 @@ async def gather(
         last_report=last,
         crisis=[
             t.SUMMARY_CRISIS_ITEM.format(
-                day=local_now(client.timezone or "UTC", flag.at).strftime("%a %d %b %H:%M"),
+                day=local_now(zone, flag.at).strftime("%a %d %b %H:%M"),
                 source=t.CRISIS_SOURCES.get(flag.source, flag.source),
                 words=flag.words,
             )
@@ -330,66 +408,62 @@ async def _clients(turn: Turn) -> list[User]:
     return [c for c in clients if c is not None]
 
 
-async def _crisis_shared(turn: Turn) -> set[int]:
-    """Clients whose consent to share with this clinician covered crisis-word messages."""
-    shares = await _shares(turn.session, clinician_id=turn.user_id)
-    return {s.client_id for s in shares if s.consent_version >= t.CRISIS_SHARED_SINCE}
-
-
 async def show_summary(turn: Turn, args: list[str]) -> None:
     """`/summary` lists clients by need; `/summary NAME_OR_NUMBER [days]` shows one."""
     user = await turn.user()
     if not user.is_clinician:
-        _audit(turn, None, "summary", allowed=False)
+        await _audit(turn, [None], "summary", allowed=False)
         await turn.say(t.CLINICIAN_ONLY)
         return
     clients = await _clients(turn)
-    today = local_today(user)
-    since = today - timedelta(days=DEFAULT_DAYS - 1)
     if not args:
         if not clients:
             await turn.say(t.SUMMARY_NO_CLIENTS)
             return
-        crisis = await _crisis_shared(turn)
-        facts = [
-            await gather(turn.session, c, since, today, crisis=c.id in crisis) for c in clients
-        ]
+        facts = []
+        for c in clients:
+            today = local_today(c)
+            since = today - timedelta(days=DEFAULT_DAYS - 1)
+            facts.append(await gather(turn.session, c, user.id, since, today))
         # Numbers follow sharing order, so "/summary 2" always means the same client.
         numbered = list(enumerate(zip(clients, facts, strict=True), 1))
-        numbered.sort(key=lambda item: -summary.attention(item[1][1], today))
+        numbered.sort(key=lambda item: -summary.attention(item[1][1], item[1][1].until))
+        await _audit(turn, [c.id for c in clients], "summary_overview")
         lines = [t.SUMMARY_HEADER]
-        for number, (client, fact) in numbered:
-            _audit(turn, client.id, "summary_overview")
-            lines.append(summary.overview_line(number, fact, today))
+        lines += [summary.overview_line(n, fact, fact.until) for n, (_, fact) in numbered]
         await turn.say("\n".join(lines))
         return
     client = _pick(clients, args[0])
     if client is None:
-        _audit(turn, None, "summary", allowed=False)
+        await _audit(turn, [None], "summary", allowed=False)
         await turn.say(t.SUMMARY_UNKNOWN_CLIENT)
         return
-    shares = await _shares(turn.session, clinician_id=turn.user_id)
-    share = next(s for s in shares if s.client_id == client.id)
+    shares = await _shares(turn.session, clinician_id=turn.user_id, client_id=client.id)
+    share = shares[0]
+    today = local_today(client)
+    since = today - timedelta(days=DEFAULT_DAYS - 1)
     days = int(args[1]) if len(args) > 1 and args[1].isdecimal() else None
     if days:
         since = today - timedelta(days=max(1, min(days, 90)) - 1)
     elif share.last_summary_at:
-        since = min(share.last_summary_at.date(), today)
-    crisis = share.consent_version >= t.CRISIS_SHARED_SINCE
-    fact = await gather(turn.session, client, since, today, crisis=crisis)
-    _audit(turn, client.id, "summary")
+        since = min(local_now(client.timezone or "UTC", share.last_summary_at).date(), today)
+    fact = await gather(turn.session, client, user.id, since, today)
+    await _audit(turn, [client.id], "summary")
     share.last_summary_at = utcnow()
     for part in summary.split_message(summary.render(fact)):
         await turn.say(part)
     chat = turn.update.effective_chat
     assert chat is not None
     try:
+        # Drawn on a thread, outside any transaction (the audit commit ended it): every other
+        # client's update goes on while matplotlib draws.
+        picture = await asyncio.to_thread(summary.chart, fact)
         await turn.context.bot.send_photo(
             chat.id,
-            InputFile(summary.chart(fact), filename="summary.png"),
+            InputFile(picture, filename="summary.png"),
             caption=t.CHART_CAPTION.format(name=client.first_name),
         )
-    except Exception as error:  # the text was read: keep its audit entry if the chart fails
+    except Exception as error:  # the text was read and audited; the chart is a bonus
         logger.error("the summary chart could not be sent: %s", describe(error))
 
 
@@ -399,13 +473,12 @@ async def export(turn: Turn, args: list[str]) -> None:
     clients = await _clients(turn) if user.is_clinician else []
     client = _pick(clients, args[0]) if args else None
     if client is None:
-        _audit(turn, None, "export", allowed=False)
+        await _audit(turn, [None], "export", allowed=False)
         await turn.say(t.SUMMARY_UNKNOWN_CLIENT if user.is_clinician else t.CLINICIAN_ONLY)
         return
-    today = local_today(user)
-    crisis = client.id in await _crisis_shared(turn)
-    fact = await gather(turn.session, client, today - timedelta(days=89), today, crisis=crisis)
-    _audit(turn, client.id, "export")
+    today = local_today(client)
+    fact = await gather(turn.session, client, user.id, today - timedelta(days=89), today)
+    await _audit(turn, [client.id], "export")
     chat = turn.update.effective_chat
     assert chat is not None
     await turn.context.bot.send_document(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Time,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -286,7 +287,19 @@ class Share(Base):
     """A client's consent to share with one clinician; stopping it ends what they see."""
 
     __tablename__ = "shares"
-    __table_args__ = (Index("ix_shares_pair", "clinician_id", "client_id"),)
+    __table_args__ = (
+        Index("ix_shares_pair", "clinician_id", "client_id"),
+        # One live share per client and clinician: a second consent while one is live would
+        # list the client twice and leave one share running after "Stop sharing".
+        Index(
+            "uq_shares_live_pair",
+            "clinician_id",
+            "client_id",
+            unique=True,
+            sqlite_where=text("stopped_at IS NULL"),
+            postgresql_where=text("stopped_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
