@@ -76,21 +76,40 @@ def row_dict(row: Base, omit: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 class _People:
-    """Other people named in someone's data: only their Telegram id and first name."""
+    """Other people named in someone's data, by role and first name only: never their
+    Telegram id, which is theirs to give. The person themselves is "you"."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, user_id: int) -> None:
         self._session = session
+        self._user_id = user_id
         self._names: dict[int, str | None] = {}
 
-    async def __call__(self, user_id: int | None) -> dict[str, Any] | None:
-        if user_id is None:
+    async def __call__(self, other_id: int | None, role: str) -> dict[str, Any] | str | None:
+        if other_id is None:
             return None
-        if user_id not in self._names:
-            self._names[user_id] = await self._session.scalar(
-                select(User.first_name).where(User.id == user_id)
+        if other_id == self._user_id:
+            return "you"
+        if other_id not in self._names:
+            self._names[other_id] = await self._session.scalar(
+                select(User.first_name).where(User.id == other_id)
             )
-        name = self._names[user_id]
-        return {"id": user_id} if name is None else {"id": user_id, "first_name": name}
+        name = self._names[other_id]
+        return {"role": role} if name is None else {"role": role, "first_name": name}
+
+
+def without_others(payload: Any, user_id: int) -> Any:
+    """A stored Telegram update with other people's ids and usernames left out (a group
+    message names its sender, say); their first names stay."""
+    if isinstance(payload, dict):
+        other = payload.get("id") != user_id and ("is_bot" in payload or "first_name" in payload)
+        return {
+            key: without_others(value, user_id)
+            for key, value in payload.items()
+            if not (other and key in ("id", "username"))
+        }
+    if isinstance(payload, list):
+        return [without_others(value, user_id) for value in payload]
+    return payload
 
 
 # Tables gathered and erased one by one below; any other table whose rows belong to a person
@@ -177,7 +196,7 @@ async def export_user(
     session: AsyncSession, user_id: int, *, skip_update_id: int | None = None
 ) -> dict[str, Any]:
     """Every row about the person, as JSON-ready data (`skip_update_id`: the request itself)."""
-    person = _People(session)
+    person = _People(session, user_id)
     user = await session.get(User, user_id)
     conversation = await session.get(Conversation, user_id)
     about = _rows_about(user_id)
@@ -211,7 +230,12 @@ async def export_user(
     inbox += await _inbox_elsewhere(session, user_id)
     others = {
         table.name: [
-            {key: plain(value) for key, value in row.items()}
+            {
+                key: await person(value, key.removesuffix("_id"))
+                if key in {c.name for c in columns} and value != user_id
+                else plain(value)
+                for key, value in row.items()
+            }
             for row in (
                 await session.execute(
                     select(table).where(or_(*(column == user_id for column in columns)))
@@ -243,44 +267,46 @@ async def export_user(
             {
                 **row_dict(s, ("client_id", "clinician_id")),
                 "you_are": "client" if s.client_id == user_id else "clinician",
-                "client": await person(s.client_id),
-                "clinician": await person(s.clinician_id),
+                "client": await person(s.client_id, "client"),
+                "clinician": await person(s.clinician_id, "clinician"),
             }
             for s in shares
         ],
         "invites": [
             {
                 **row_dict(i, ("clinician_id", "used_by")),
-                "clinician": await person(i.clinician_id),
-                "used_by": await person(i.used_by),
+                "clinician": await person(i.clinician_id, "clinician"),
+                "used_by": await person(i.used_by, "client"),
             }
             for i in invites
         ],
         "suggestions": [
             {
                 **row_dict(s, ("client_id", "clinician_id")),
-                "client": await person(s.client_id),
-                "clinician": await person(s.clinician_id),
+                "client": await person(s.client_id, "client"),
+                "clinician": await person(s.clinician_id, "clinician"),
             }
             for s in suggestions
         ],
         "supporters": [
             {
                 **row_dict(s, ("client_id", "supporter_id")),
-                "client": await person(s.client_id),
-                "supporter": await person(s.supporter_id),
+                "client": await person(s.client_id, "client"),
+                "supporter": await person(s.supporter_id, "supporter"),
             }
             for s in supporters
         ],
         "audit_log": [
             {
                 **row_dict(a, ("actor_id", "subject_id")),
-                "actor": await person(a.actor_id),
-                "subject": await person(a.subject_id),
+                "actor": await person(a.actor_id, "clinician"),
+                "subject": await person(a.subject_id, "client"),
             }
             for a in audit
         ],
-        "messages_received": [row_dict(u) for u in inbox],
+        "messages_received": [
+            {**row_dict(u), "payload": without_others(u.payload, user_id)} for u in inbox
+        ],
         **others,
     }
 

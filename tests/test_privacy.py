@@ -199,15 +199,12 @@ async def test_mydata_holds_what_the_client_stored_and_nothing_of_another_client
     assert note["status"] == "pending" and note["audio_kept_until_transcribed"] is True
     assert "audio_path" not in note and "file_id" not in note
     [share] = export["shares"]
-    assert share["you_are"] == "client" and share["clinician"]["id"] == DOCTOR
-    assert set(share["clinician"]) == {"id", "first_name"}
+    assert share["you_are"] == "client" and share["clinician"]["role"] == "clinician"
+    assert set(share["clinician"]) == {"role", "first_name"}  # never their Telegram id
     assert [s["text"] for s in export["suggestions"]] == ["a short walk after lunch"]
-    supporting = {
-        (s["client"]["id"], (s["supporter"] or {}).get("id")) for s in export["supporters"]
-    }
-    assert supporting == {(SAM, FRIEND), (ALEX, SAM)}
-    reads = {(a["actor"]["id"], a["action"]) for a in export["audit_log"]}
-    assert (DOCTOR, "summary") in reads
+    assert len(export["supporters"]) == 2  # their supporter, and Alex whom they support
+    reads = {(a["actor"]["role"], a["action"]) for a in export["audit_log"]}
+    assert ("clinician", "summary") in reads
     assert export["conversation"]["flow"] == "thought"
     assert export["messages_received"]
     for table, _ in owned_tables():  # tables found by their foreign key to users (safety flags)
@@ -218,7 +215,6 @@ async def test_mydata_holds_what_the_client_stored_and_nothing_of_another_client
 
     everything = json_doc["_uploaded"].decode()
     assert "speaking up" not in everything and "alex at the bus stop" not in everything
-    assert str(ALEX) in everything  # only as the client Sam supports: id and first name
     assert text_doc["document"]["file_name"].endswith(".txt")
     text = text_doc["_uploaded"].decode()
     assert "Situation: sam at the team meeting" in text and "alex" not in text
@@ -426,3 +422,34 @@ def test_a_confirmation_counts_only_for_the_same_person_and_only_for_a_while() -
     assert decide("abc", "abc", "not-hex", now, exists=True) == "stale"
     assert decide("0", "abc", asked, now, exists=False) == "already"
     assert decide("0", "0", asked, now, exists=False) == "erase"
+
+
+async def test_mydata_names_other_people_by_name_and_role_never_by_telegram_id(
+    harness: Harness,
+) -> None:
+    await sams_life(harness)
+
+    await harness.send(SAM, "/mydata")
+
+    export = json.loads(harness.fake.sent(SAM)[-2]["_uploaded"])
+    others = {DOCTOR, ALEX, FRIEND}
+
+    def values(node: Any) -> list[Any]:
+        if isinstance(node, dict):
+            return [v for value in node.values() for v in values(value)]
+        if isinstance(node, list):
+            return [v for value in node for v in values(value)]
+        return [node]
+
+    found = values(export)
+    assert not others & {v for v in found if isinstance(v, int)}
+    assert not {str(i) for i in others} & {v for v in found if isinstance(v, str)}
+    [share] = export["shares"]
+    doctor = {"role": "clinician", "first_name": "Sam"}
+    assert share["client"] == "you" and share["clinician"] == doctor
+    supporting = {(repr(s["client"]), repr(s["supporter"])) for s in export["supporters"]}
+    assert supporting == {
+        ("'you'", repr({"role": "supporter", "first_name": "Sam"})),
+        (repr({"role": "client", "first_name": "Sam"}), "'you'"),
+    }
+    assert (doctor, "summary") in [(a["actor"], a["action"]) for a in export["audit_log"]]
