@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import Forbidden
@@ -28,6 +27,7 @@ from handlers import thought as thought_steps
 from handlers.common import Turn, local_today
 from handlers.practices import card
 from scheduler.cues import at_local, local_now
+from storage import codes
 from storage.models import (
     Adjustment,
     AuditEntry,
@@ -50,7 +50,6 @@ from storage.models import (
 
 logger = logging.getLogger(__name__)
 
-MAX_CODE_FAILURES = 5
 INVITE_DAYS = 7
 DEFAULT_DAYS = 7
 
@@ -62,13 +61,15 @@ async def register(turn: Turn, args: list[str]) -> None:
     if not expected:
         await turn.say(t.CLINICIAN_CLOSED)
         return
-    if user.clinician_code_failures >= MAX_CODE_FAILURES:
-        logger.warning("a locked-out account tried the clinician code again")
+
+    async def check() -> bool | None:
+        return hmac.compare_digest(" ".join(args).encode(), expected.encode()) or None
+
+    matched = await codes.guarded(turn.session, codes.Kind.CLINICIAN, turn.user_id, check)
+    if matched is codes.LOCKED:
         await turn.say(t.CLINICIAN_TOO_MANY)
         return
-    if not hmac.compare_digest(" ".join(args).encode(), expected.encode()):
-        user.clinician_code_failures += 1
-        logger.warning("wrong clinician code (attempt %d)", user.clinician_code_failures)
+    if matched is None:
         await turn.say(t.CLINICIAN_WRONG_CODE)
         return
     user.is_clinician = True
@@ -76,22 +77,23 @@ async def register(turn: Turn, args: list[str]) -> None:
 
 
 async def invite(turn: Turn) -> None:
-    """`/invite`: a one-time code for a client, valid for a week."""
+    """`/invite`: a one-time code for a client, valid for a week; it replaces an unused one."""
     user = await turn.user()
     if not user.is_clinician:
         await turn.say(t.CLINICIAN_ONLY)
         return
-    code = "-".join(secrets.token_hex(2).upper() for _ in range(2))
+    await turn.session.execute(
+        delete(Invite).where(Invite.clinician_id == user.id, Invite.used_by.is_(None))
+    )
+    code = codes.new_code()
     expires = utcnow() + timedelta(days=INVITE_DAYS)
-    turn.session.add(Invite(code=code, clinician_id=user.id, expires_at=expires))
+    [code_hash, *_] = codes.code_hashes(turn.session, code)
+    turn.session.add(Invite(code_hash=code_hash, clinician_id=user.id, expires_at=expires))
     await turn.say(t.INVITE_CODE.format(code=code, until=expires.strftime("%-d %b")))
 
 
-async def _usable_invite(session: AsyncSession, code: str) -> Invite | None:
-    found = await session.get(Invite, code.strip().upper())
-    if found is None or found.used_by is not None or found.expires_at < utcnow():
-        return None
-    return found
+def _usable(*where: Any) -> Any:
+    return and_(*where, Invite.used_by.is_(None), Invite.expires_at > utcnow())
 
 
 async def link(turn: Turn, args: list[str]) -> None:
@@ -99,37 +101,56 @@ async def link(turn: Turn, args: list[str]) -> None:
     if not args:
         await turn.say(t.LINK_USAGE)
         return
-    found = await _usable_invite(turn.session, args[0])
+    hashes = codes.code_hashes(turn.session, " ".join(args))
+
+    async def lookup() -> Invite | None:
+        query = select(Invite).where(_usable(Invite.code_hash.in_(hashes)))
+        return await turn.session.scalar(query) if hashes else None
+
+    found = await codes.guarded(turn.session, codes.Kind.CODE, turn.user_id, lookup)
+    if found is codes.LOCKED:
+        await turn.say(t.CODE_TOO_MANY)
+        return
     if found is None:
-        logger.info("an unusable invite code was tried")
         await turn.say(t.LINK_UNKNOWN)
         return
     clinician = await turn.session.get(User, found.clinician_id)
     name = clinician.first_name if clinician else "Your clinician"
-    rows = [[(t.LINK_YES, ("k", found.code, "yes")), (t.LINK_NO, ("k", found.code, "no"))]]
+    rows = [[(t.LINK_YES, ("k", found.id, "yes")), (t.LINK_NO, ("k", found.id, "no"))]]
     await turn.say(t.LINK_PREVIEW.format(name=name), rows)
 
 
-async def on_link_answer(turn: Turn, code: str, answer: str) -> None:
-    """`k:<code>:yes|no`: the client's consent, stored with its version and time."""
+async def on_link_answer(turn: Turn, invite_id: str, answer: str) -> None:
+    """`k:<invite>:yes|no`: the client's consent, stored with its version and time.
+
+    The invite is taken in one conditional update, so of two people redeeming it at the same
+    moment only one gets it."""
     if answer != "yes":
         await turn.say(t.LINK_DECLINED)
         return
-    found = await _usable_invite(turn.session, code)
+    await turn.user()
+    found = await turn.session.get(Invite, int(invite_id)) if invite_id.isdecimal() else None
     if found is None or found.clinician_id == turn.user_id:
         await turn.say(t.LINK_UNKNOWN)
         return
-    await turn.user()
     clinician = await turn.session.get(User, found.clinician_id)
     name = clinician.first_name if clinician else ""
     if await _shares(turn.session, client_id=turn.user_id, clinician_id=found.clinician_id):
         await turn.say(t.ALREADY_SHARING.format(name=name))  # one live share per pair
         return
-    found.used_by, found.used_at = turn.user_id, utcnow()
+    taken = await turn.session.scalar(
+        update(Invite)
+        .where(_usable(Invite.id == found.id))
+        .values(used_by=turn.user_id, used_at=utcnow())
+        .returning(Invite.clinician_id)
+    )
+    if taken is None:
+        await turn.say(t.LINK_UNKNOWN)
+        return
     turn.session.add(
         Share(
             client_id=turn.user_id,
-            clinician_id=found.clinician_id,
+            clinician_id=taken,
             consent_version=t.SHARE_CONSENT_VERSION,
         )
     )

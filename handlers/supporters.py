@@ -6,16 +6,15 @@ A supporter never sees "not today" answers, thought records or anything else.
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
 from bot.texts import en as t
 from handlers.common import Turn, local_today, short_answer
-from storage import repo
+from storage import codes, repo
 from storage.models import Conversation, Outcome, Practice, Report, Supporter, User, utcnow
 
 logger = logging.getLogger(__name__)
@@ -41,12 +40,21 @@ async def overview(turn: Turn) -> None:
 
 
 async def invite(turn: Turn, choice: str) -> None:
-    """`n:<tried|weekly>`: a one-time code for the supporter."""
-    code = secrets.token_hex(3).upper()
+    """`n:<tried|weekly>`: a one-time code for the supporter; it replaces an unused one."""
+    await turn.session.execute(
+        delete(Supporter).where(
+            Supporter.client_id == turn.user_id, Supporter.supporter_id.is_(None)
+        )
+    )
+    code = codes.new_code()
+    [code_hash, *_] = codes.code_hashes(turn.session, code)
     expires = utcnow() + timedelta(days=INVITE_DAYS)
     turn.session.add(
         Supporter(
-            client_id=turn.user_id, code=code, weekly_count=choice == "weekly", expires_at=expires
+            client_id=turn.user_id,
+            code_hash=code_hash,
+            weekly_count=choice == "weekly",
+            expires_at=expires,
         )
     )
     await turn.say(t.SUPPORTER_CODE.format(code=code, until=expires.strftime("%-d %b")))
@@ -63,25 +71,55 @@ async def remove(turn: Turn, link_id: str) -> None:
 
 
 async def join(turn: Turn, args: list[str]) -> None:
-    """`/support CODE`: become someone's supporter."""
-    await turn.user()
-    link = None
-    if args:
-        link = await turn.session.scalar(
-            select(Supporter).where(Supporter.code == args[0].upper())
-        )
-    if (
-        link is None
-        or link.supporter_id is not None
-        or link.removed_at is not None
-        or link.expires_at < utcnow()
-        or link.client_id == turn.user_id
-    ):
-        await turn.say(t.SUPPORT_USAGE if not args else t.LINK_UNKNOWN)
+    """`/support CODE`: become someone's supporter; the client is told who joined, with a
+    button to remove them.
+
+    The code is taken in one conditional update, so of two people redeeming it at the same
+    moment only one gets it."""
+    supporter = await turn.user()
+    if not args:
+        await turn.say(t.SUPPORT_USAGE)
         return
-    link.supporter_id = turn.user_id
+    hashes = codes.code_hashes(turn.session, " ".join(args))
+
+    async def take() -> Supporter | None:
+        if not hashes:
+            return None
+        link_id = await turn.session.scalar(
+            update(Supporter)
+            .where(
+                Supporter.code_hash.in_(hashes),
+                Supporter.supporter_id.is_(None),
+                Supporter.removed_at.is_(None),
+                Supporter.expires_at > utcnow(),
+                Supporter.client_id != turn.user_id,
+            )
+            .values(supporter_id=turn.user_id)
+            .returning(Supporter.id)
+        )
+        return None if link_id is None else await turn.session.get(Supporter, link_id)
+
+    link = await codes.guarded(turn.session, codes.Kind.CODE, turn.user_id, take)
+    if link is codes.LOCKED:
+        await turn.say(t.CODE_TOO_MANY)
+        return
+    if link is None:
+        await turn.say(t.LINK_UNKNOWN)
+        return
     client = await turn.session.get(User, link.client_id)
     await turn.say(t.SUPPORT_LINKED.format(name=client.first_name if client else ""))
+    remove = turn.context.services.signer.pack(link.client_id, "u", link.id)
+    button = InlineKeyboardButton(
+        t.SUPPORTER_REMOVE.format(name=supporter.first_name), callback_data=remove
+    )
+    try:
+        await turn.context.bot.send_message(
+            link.client_id,
+            t.SUPPORTER_JOINED.format(name=supporter.first_name),
+            reply_markup=InlineKeyboardMarkup([[button]]),
+        )
+    except TelegramError as error:
+        logger.info("supporter's joining not told (%s)", type(error).__name__)
 
 
 async def _active(turn: Turn, *, client_id: int) -> list[Supporter]:

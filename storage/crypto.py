@@ -6,6 +6,7 @@ own and a value read without one fails loudly instead of coming back as cipherte
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections.abc import Sequence
@@ -31,6 +32,16 @@ class TextCipher:
 
     def __init__(self, keys: Sequence[bytes]) -> None:
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self._keys = list(keys)
+
+    def keyed_hashes(self, purpose: str, value: str) -> list[str]:
+        """HMAC-SHA256 of `value` under a key derived from each key for `purpose`, newest
+        first: store the first, look up by any (so a key rotation keeps them findable)."""
+        derived = [
+            hmac.digest(key, b"between keyed hash: " + purpose.encode(), "sha256")
+            for key in self._keys
+        ]
+        return [hmac.new(key, value.encode(), "sha256").hexdigest() for key in derived]
 
     def encrypt(self, text: str) -> str:
         return self._fernet.encrypt(text.encode()).decode("ascii")
@@ -49,6 +60,11 @@ def _cipher(dialect: Dialect) -> TextCipher:
     if cipher is None:
         raise RuntimeError("this database engine has no encryption key (see use_cipher)")
     return cipher
+
+
+def keyed_hashes(dialect: Dialect, purpose: str, value: str) -> list[str]:
+    """`TextCipher.keyed_hashes` with this engine's keys."""
+    return _cipher(dialect).keyed_hashes(purpose, value)
 
 
 def _open(value: str, dialect: Dialect) -> str:

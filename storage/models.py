@@ -128,7 +128,6 @@ class User(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_until: Mapped[date | None] = mapped_column(Date)
     is_clinician: Mapped[bool] = mapped_column(Boolean, default=False)
-    clinician_code_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     practices: Mapped[list[Practice]] = relationship(
@@ -271,11 +270,13 @@ class ThoughtRecord(Base):
 
 
 class Invite(Base):
-    """A one-time code a clinician hands to a client, valid until it expires."""
+    """A one-time code a clinician hands to a client, valid until it expires; only its keyed
+    hash is stored (storage/codes.py)."""
 
     __tablename__ = "invites"
 
-    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime]
     used_by: Mapped[int | None] = mapped_column(BigInteger)
@@ -330,7 +331,7 @@ class Supporter(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    code: Mapped[str] = mapped_column(String(16), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # keyed hash of the code
     weekly_count: Mapped[bool] = mapped_column(Boolean, default=False)
     supporter_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     expires_at: Mapped[datetime]
@@ -349,6 +350,19 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CodeAttempt(Base):
+    """A wrong code (an invite, a supporter's or the clinician code), by a keyed hash of who
+    tried it: holds no id, so erasure leaves it and cannot reset the limit (storage/codes.py)."""
+
+    __tablename__ = "code_attempts"
+    __table_args__ = (Index("ix_code_attempts_kind_subject", "kind", "subject_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class SafetyFlag(Base):

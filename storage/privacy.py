@@ -114,6 +114,8 @@ def without_others(payload: Any, user_id: int) -> Any:
 
 # Tables gathered and erased one by one below; any other table whose rows belong to a person
 # through a foreign key to users.id (a table added later, say) is gathered and erased whole.
+# `code_attempts` holds nobody's id, only a keyed hash of who tried a wrong code: it is left
+# by erasure on purpose (so /forget cannot reset the limit) and its rows go after a day.
 HANDLED = frozenset(
     {
         "users",

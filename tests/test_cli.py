@@ -47,9 +47,8 @@ def test_run_with_the_wrong_encryption_key_stops_with_a_clear_sentence(tmp_path:
     with sqlite3.connect(tmp_path / "data" / "between.db") as connection:
         connection.execute(
             "INSERT INTO users (id, first_name, active, checkin_time, quiet_start,"
-            " quiet_end, quiet_mode, paused, is_clinician,"
-            " clinician_code_failures, created_at) VALUES (1, 'Sam', 1, '20:00',"
-            " '22:00', '07:00', 'defer', 0, 0, 0, '2026-01-01')"
+            " quiet_end, quiet_mode, paused, is_clinician, created_at) VALUES (1, 'Sam', 1,"
+            " '20:00', '22:00', '07:00', 'defer', 0, 0, '2026-01-01')"
         )
         token = Fernet(written_with.encode()).encrypt(b'{"goal": "x"}').decode()
         connection.execute(

@@ -44,7 +44,9 @@ def settings(settings: Settings) -> Settings:
 # ------------------------------------------------------------------ finding rows about someone
 
 
-ABOUT_NO_ONE = {"key_check"}  # tables that can hold nothing about a person
+# Tables that hold nobody's id: code_attempts keeps only a keyed hash of who tried a wrong
+# code, so that /forget cannot reset the limit on wrong codes (storage/codes.py).
+ABOUT_NO_ONE = {"key_check", "code_attempts"}
 
 
 def _names_a_person(column: Column[Any]) -> bool:

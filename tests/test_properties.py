@@ -44,7 +44,7 @@ from bot.parsing import (
 )
 from bot.summary import split_message, telegram_length
 from bot.texts import en as t
-from storage import repo
+from storage import codes, repo
 from storage.models import (
     Conversation,
     InboxStatus,
@@ -657,11 +657,11 @@ async def start_flow(probe: Probe, flow: str, draw: Callable[..., Any]) -> tuple
     elif flow == "support":
         client, supporter = user_id, fresh_user()
         await seed_client(harness, client)
-        code = f"S{client % 10**8:08d}"
+        code = codes.new_code()
         async with harness.db.session() as session:
-            session.add(
-                Supporter(client_id=client, code=code, expires_at=utcnow() + timedelta(days=7))
-            )
+            [code_hash, *_] = codes.code_hashes(session, code)
+            expires = utcnow() + timedelta(days=7)
+            session.add(Supporter(client_id=client, code_hash=code_hash, expires_at=expires))
         assert await probe.say(supporter, f"/support {code}") == [
             t.SUPPORT_LINKED.format(name="Sam")
         ]
