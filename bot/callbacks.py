@@ -5,10 +5,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from enum import StrEnum
 
 SEPARATOR = ":"
 SIGNATURE_CHARS = 8
 MAX_BYTES = 64
+
+
+class Kind(StrEnum):
+    """What a button does: the first part of its callback data (one letter, to fit 64 bytes)."""
+
+    ANSWER = "a"  # answer to the current step: step, value, conversation version
+    OUTCOME = "r"  # report an outcome: practice, outcome
+    WHICH = "w"  # which practice to report on
+    PRACTICE = "p"  # practice card action: practice, action
+    LATER = "l"  # "later" under a nudge: delivery
+    SNOOZE = "z"  # snooze for a chosen time: delivery, minutes
+    QUIET = "q"  # quiet-hours mode
+    TRANSCRIPT = "v"  # use a voice note's transcript as the answer: job
+    THOUGHT = "t"  # start a thought record
+    SHARE_CONSENT = "k"  # consent to share with a clinician: code, yes|no
+    STOP_SHARING = "x"  # stop sharing: share
+    SUGGESTION = "g"  # answer a clinician's suggestion: suggestion, answer
+    INVITE = "n"  # invite a supporter: tried|weekly
+    REMOVE_SUPPORTER = "u"  # remove one: link
+    KIND_WORD = "h"  # a supporter's kind word back: link
+    FORGET = "f"  # the answer to /forget: yes|no, the user row asked of, when asked
 
 
 class CallbackSigner:

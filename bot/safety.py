@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -16,6 +16,7 @@ MAX_FLAGGED_WORDS = 2000  # what a clinician's flag keeps of a message or transc
 
 _APOSTROPHES = str.maketrans({"’": "", "‘": "", "ʼ": "", "'": "", "`": ""})
 _NOT_WORD = re.compile(r"[^\w]+")
+_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
 
 
 def normalise(text: str) -> str:
@@ -42,10 +43,23 @@ def mentions_crisis(text: str, phrases: Iterable[str]) -> bool:
     return any(f" {phrase} " in padded for phrase in phrases)
 
 
-def private_words(update: Update) -> str | None:
-    """What a client wrote privately (text, caption or an edit), commands excepted."""
+def private_words(update: Update, commands: Collection[str] | None = None) -> str | None:
+    """What a client wrote privately (text, caption or an edit), a command excepted: any
+    "/name" by default, or only one of `commands` (so "/i want to die" is still read)."""
     message = update.effective_message
     if message is None or message.chat.type != ChatType.PRIVATE:
         return None
     words = message.text or message.caption
-    return None if not words or words.startswith("/") else words
+    if not words:
+        return None
+    name = command_name(message.text or "")
+    if name is not None and (commands is None or name in commands):
+        return None
+    return words
+
+
+def command_name(text: str) -> str | None:
+    """The command a text starts with, as Telegram reads one: "/" and a name at the start.
+    "/ I want to die" starts with none; "/Suggest@bot ..." with "suggest"."""
+    match = _COMMAND.match(text)
+    return match.group(1).lower() if match else None

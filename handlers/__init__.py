@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -19,16 +20,38 @@ from bot.ingest import ignore_double_taps
 from bot.texts import en as t
 from handlers import privacy, router, safety
 
+# Every command, by name; nothing else that starts with "/" is one (it is read, and screened).
+COMMANDS: tuple[tuple[str, Callable[[Update, Any], Awaitable[None]]], ...] = (
+    ("start", router.start),
+    ("new", router.new_practice),
+    ("done", router.done),
+    ("practices", router.list_practices),
+    ("timezone", router.timezone),
+    ("thought", router.thought_record),
+    ("pause", router.pause),
+    ("resume", router.resume),
+    ("quiet", router.quiet),
+    ("checkin", router.checkin),
+    ("cancel", router.cancel),
+    ("help", router.help_command),
+    ("sos", safety.sos),
+    ("mydata", privacy.mydata_command),  # anyone, before consent too
+    ("forget", privacy.forget_command),
+)
+PEOPLE = ("clinician", "invite", "summary", "export", "suggest", "support")
+PEOPLE += ("link", "sharing", "supporter")  # the client's side
+COMMAND_NAMES = frozenset([name for name, _ in COMMANDS] + list(PEOPLE))
+
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register every handler, in the order Telegram updates are matched against them."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
     # Groups below 0 run first, each its own check; one may stop everything after it.
-    # -3. Private text, captions and edits (not commands): crisis words get the crisis
-    # resources at once, before anything that needs the database, and nothing else.
-    words = filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
-    application.add_handler(MessageHandler(words, safety.screen), group=-3)
+    # -3. Private text, captions and edits (all but our commands): crisis words get the
+    # crisis resources at once, before anything that needs the database, and nothing else.
+    words = filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION)
+    application.add_handler(MessageHandler(words, safety.screen_all_but(COMMAND_NAMES)), group=-3)
 
     # -2. A second press of a report button on the same message: noted once, kindly.
     application.add_handler(TypeHandler(Update, ignore_double_taps), group=-2)
@@ -37,27 +60,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, router.seen), group=-1)
 
     # 1. Commands: they work from anywhere, including the middle of a flow.
-    for name, callback in (
-        ("start", router.start),
-        ("new", router.new_practice),
-        ("done", router.done),
-        ("practices", router.list_practices),
-        ("timezone", router.timezone),
-        ("thought", router.thought_record),
-        ("pause", router.pause),
-        ("resume", router.resume),
-        ("quiet", router.quiet),
-        ("checkin", router.checkin),
-        ("cancel", router.cancel),
-        ("help", router.help_command),
-        ("sos", safety.sos),
-        ("mydata", privacy.mydata_command),  # anyone, before consent too
-        ("forget", privacy.forget_command),
-    ):
+    for name, callback in COMMANDS:
         application.add_handler(CommandHandler(name, callback, filters=private))
-    people = ("clinician", "invite", "summary", "export", "suggest", "support")
-    people += ("link", "sharing", "supporter")  # the client's side
-    application.add_handler(CommandHandler(people, router.people_command, filters=private))
+    application.add_handler(CommandHandler(PEOPLE, router.people_command, filters=private))
 
     # 2. Buttons: signed callback data, routed by kind.
     application.add_handler(CallbackQueryHandler(router.button))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
 from types import ModuleType
 
 from sqlalchemy import update as sql_update
@@ -12,9 +14,11 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.callbacks import Kind
 from bot.context import BetweenContext, current_unit
 from bot.ingest import defer_if_transient
 from bot.logs import describe
+from bot.safety import command_name
 from bot.texts import en as t
 from handlers import (
     clinician,
@@ -63,16 +67,32 @@ async def seen(update: Update, context: BetweenContext) -> None:
     )
 
 
-async def _ready(turn: Turn) -> bool:
-    """Consent and a timezone come before anything is stored about practices."""
-    user = await turn.user()
-    if not user.consent_version:
-        await turn.say(t.CONSENT_NEEDED)
+class Needs(Enum):
+    """What a person must have agreed to before a command or button may act for them."""
+
+    NOTHING = "nothing"  # anyone: /start, /help, /forget and its answer, onboarding's steps
+    CONSENT = "consent"  # their okay on what is kept (e.g. to stop sharing)
+    READY = "ready"  # consent and a timezone: anything that stores about practices
+
+
+async def _passes(turn: Turn, needs: Needs, *, pressed: bool = False) -> bool:
+    """The one readiness check, for commands and buttons alike. Nothing is stored on the way
+    (not even a user row), so a button from before /forget or before consent starts nothing."""
+    if needs is Needs.NOTHING:
+        return True
+    user = await turn.session.get(User, turn.user_id)
+    if user is None or not user.consent_version:
+        await turn.say(t.BUTTON_BEFORE_CONSENT if pressed else t.CONSENT_NEEDED)
         return False
-    if not user.timezone:
+    if needs is Needs.READY and not user.timezone:
         await onboarding.change_timezone(turn)
         return False
     return True
+
+
+async def _ready(turn: Turn) -> bool:
+    """Consent and a timezone come before anything is stored about practices."""
+    return await _passes(turn, Needs.READY)
 
 
 async def start(update: Update, context: BetweenContext) -> None:
@@ -111,11 +131,8 @@ async def list_practices(update: Update, context: BetweenContext) -> None:
 async def timezone(update: Update, context: BetweenContext) -> None:
     """Change the timezone nudges follow."""
     turn = Turn(update, context)
-    user = await turn.user()
-    if not user.consent_version:
-        await turn.say(t.CONSENT_NEEDED)
-        return
-    await onboarding.change_timezone(turn, " ".join(context.args or []))
+    if await _passes(turn, Needs.CONSENT):
+        await onboarding.change_timezone(turn, " ".join(context.args or []))
 
 
 async def thought_record(update: Update, context: BetweenContext) -> None:
@@ -218,12 +235,14 @@ async def text(update: Update, context: BetweenContext) -> None:
 
 
 async def other_message(update: Update, context: BetweenContext) -> None:
-    """Answer a sticker, photo or anything else we cannot read yet."""
+    """Answer an unknown command, a sticker, a photo or anything else we cannot read yet."""
     turn = Turn(update, context)
     message = update.effective_message
-    is_command = bool(message and message.text and message.text.startswith("/"))
+    if message and message.text and command_name(message.text):
+        await turn.say(t.UNKNOWN_COMMAND)  # a command we do not have (/week)
+        return
     conversation = await _conversation(turn)
-    await turn.say(t.NEED_TEXT if conversation and not is_command else t.FALLBACK)
+    await turn.say(t.NEED_TEXT if conversation else t.FALLBACK)
 
 
 async def edited_message(update: Update, context: BetweenContext) -> None:
@@ -274,13 +293,14 @@ async def button(update: Update, context: BetweenContext) -> None:
         logger.warning("refused a callback with a bad signature")
         await turn.acknowledge(t.UNKNOWN_BUTTON)
         return
-    route = BUTTON_ROUTES.get((parts[0], len(parts) - 1))
-    if route is None:
+    route = BUTTON_ROUTES.get(parts[0])
+    if route is None or len(parts) - 1 != route.args:
         logger.warning("refused an unknown callback kind")
         await turn.acknowledge(t.UNKNOWN_BUTTON)
         return
     await turn.acknowledge()
-    await route(turn, *parts[1:])
+    if await _passes(turn, route.needs, pressed=True):
+        await route.callback(turn, *parts[1:])
 
 
 async def _answer_button(turn: Turn, step: str, value: str, version: str) -> None:
@@ -295,30 +315,35 @@ async def _answer_button(turn: Turn, step: str, value: str, version: str) -> Non
     await FLOWS[conversation.flow].answer(turn, conversation, value, True)
 
 
-# Button kinds and how many arguments each carries: a = answer to the current step,
-# r = report an outcome, w = which practice to report on, p = practice card action,
-# l = "later" under a nudge, z = snooze for a chosen time, q = quiet-hours mode,
-# v = use a voice note's transcript as the answer to the current step, t = thought record,
-# k = consent to share with a clinician, x = stop sharing, g = answer a clinician's suggestion,
-# n = invite a supporter, u = remove one, h = a supporter's kind word back,
-# f = the answer to /forget (yes|no, the user row it was asked of, when it was asked).
-BUTTON_ROUTES: dict[tuple[str, int], Callable[..., Awaitable[None]]] = {
-    ("a", 3): _answer_button,
-    ("r", 2): reports.on_outcome,
-    ("w", 1): reports.on_which,
-    ("p", 2): practices.on_button,
-    ("l", 1): nudges.later,
-    ("z", 2): nudges.snooze,
-    ("q", 1): nudges.quiet_mode,
-    ("v", 1): lambda turn, job_id: voice.use_as_answer(turn, job_id, FLOWS),
-    ("t", 0): thought.start,
-    ("k", 2): clinician.on_link_answer,
-    ("x", 1): clinician.stop_sharing,
-    ("g", 2): clinician.on_suggestion,
-    ("n", 1): supporters.invite,
-    ("u", 1): supporters.remove,
-    ("h", 1): supporters.start_reply,
-    ("f", 3): privacy.on_forget,
+@dataclass(frozen=True)
+class ButtonRoute:
+    """A button kind: its handler, how many arguments it carries, and what it needs first."""
+
+    callback: Callable[..., Awaitable[None]]
+    args: int
+    needs: Needs = Needs.READY
+
+
+# Every kind passes the same check as the commands that lead to it (see Kind for each).
+# An answer is judged by the conversation it belongs to (/forget ends it); onboarding's
+# consent buttons are answers too, so they work before consent.
+BUTTON_ROUTES: dict[str, ButtonRoute] = {
+    Kind.ANSWER: ButtonRoute(_answer_button, 3, Needs.NOTHING),
+    Kind.OUTCOME: ButtonRoute(reports.on_outcome, 2),
+    Kind.WHICH: ButtonRoute(reports.on_which, 1),
+    Kind.PRACTICE: ButtonRoute(practices.on_button, 2),
+    Kind.LATER: ButtonRoute(nudges.later, 1),
+    Kind.SNOOZE: ButtonRoute(nudges.snooze, 2),
+    Kind.QUIET: ButtonRoute(nudges.quiet_mode, 1),
+    Kind.TRANSCRIPT: ButtonRoute(lambda turn, job: voice.use_as_answer(turn, job, FLOWS), 1),
+    Kind.THOUGHT: ButtonRoute(thought.start, 0),
+    Kind.SHARE_CONSENT: ButtonRoute(clinician.on_link_answer, 2),
+    Kind.STOP_SHARING: ButtonRoute(clinician.stop_sharing, 1, Needs.CONSENT),
+    Kind.SUGGESTION: ButtonRoute(clinician.on_suggestion, 2),
+    Kind.INVITE: ButtonRoute(supporters.invite, 1),
+    Kind.REMOVE_SUPPORTER: ButtonRoute(supporters.remove, 1, Needs.CONSENT),
+    Kind.KIND_WORD: ButtonRoute(supporters.start_reply, 1, Needs.NOTHING),  # a supporter
+    Kind.FORGET: ButtonRoute(privacy.on_forget, 3, Needs.NOTHING),
 }
 
 

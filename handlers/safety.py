@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
+
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
@@ -22,10 +24,25 @@ def crisis_text(turn: Turn) -> str:
     return crisis_resources(turn.context.services.settings.crisis_text)
 
 
-async def screen(update: Update, context: BetweenContext) -> None:
+def screen_all_but(
+    commands: Collection[str],
+) -> Callable[[Update, BetweenContext], Awaitable[None]]:
+    """The screen for everything but these commands (a clinician's `/suggest` about suicide
+    prevention is not a crisis; "/ I want to die", or an unknown "/i want to die", is)."""
+    names = frozenset(commands)
+
+    async def screen_words(update: Update, context: BetweenContext) -> None:
+        await screen(update, context, names)
+
+    return screen_words
+
+
+async def screen(
+    update: Update, context: BetweenContext, commands: Collection[str] | None = None
+) -> None:
     """Crisis words get the crisis resources first (no database needed), then a flag for the
     clinician; every other handler is stopped, so nothing answers them with coaching."""
-    words = private_words(update)
+    words = private_words(update, commands)
     settings = context.services.settings
     if not words or not mentions_crisis(words, crisis_phrases(settings.crisis_phrases)):
         return

@@ -44,6 +44,7 @@ MAX_TEXT = 4096
 DROPPED = 0  # a status meaning "close the connection without answering"
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(@\w+)?(\s|$)")  # what Telegram marks as a command
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile limit of the cloud Bot API
 MAX_UPLOAD = 50 * 1024 * 1024
 NOT_MODIFIED = (
@@ -454,7 +455,7 @@ class FakeTelegram:
     def send_text(self, user_id: int, text: str, *, first_name: str = "Sam") -> dict[str, Any]:
         """A user writes to the bot; a leading /command gets its bot_command entity."""
         fields: dict[str, Any] = {"text": text}
-        if text.startswith("/"):
+        if COMMAND.match(text):  # as Telegram: "/" and a name; "/ words" is not a command
             command = text.split(maxsplit=1)[0]
             fields["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}

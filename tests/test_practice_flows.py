@@ -428,3 +428,10 @@ async def test_a_button_from_a_flow_that_ended_is_stale_in_the_same_step_of_a_ne
         conversation = await session.get(Conversation, SAM)
     assert conversation is not None and conversation.data["goal"] == "walking"
     assert conversation.step == "confidence"
+
+
+async def test_an_unknown_command_says_so_and_points_to_help(harness: Harness) -> None:
+    await harness.onboard(SAM)
+    assert await harness.send(SAM, "/week") == [t.UNKNOWN_COMMAND]
+    await harness.send(SAM, "/new")
+    assert await harness.send(SAM, "/week") == [t.UNKNOWN_COMMAND]  # mid-flow too

@@ -188,3 +188,26 @@ async def test_a_share_agreed_before_crisis_words_were_listed_does_not_show_them
 
     assert t.SUMMARY_CRISIS_FLAG not in overview
     assert t.SUMMARY_CRISIS_TITLE not in detail and "want to die" not in detail
+
+
+@pytest.mark.parametrize("said", ["/ I want to die", "/i want to die", "/ suicide"])
+async def test_crisis_words_after_a_slash_that_is_no_command_of_ours_get_resources(
+    harness: Harness, said: str
+) -> None:
+    await harness.onboard(SAM)
+    assert await harness.send(SAM, said) == [CRISIS]
+    [flag] = await flags(harness, SAM)
+    assert flag.words == said
+
+
+async def test_a_clinicians_command_about_suicide_prevention_is_not_taken_for_crisis_words(
+    harness: Harness,
+) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+
+    replies = await harness.send(DOCTOR, "/suggest 1 read the suicide prevention leaflet")
+
+    assert CRISIS not in replies and t.SOS.format(crisis=RESOURCES) not in replies
+    assert await flags(harness, DOCTOR) == [] and await flags(harness, SAM) == []

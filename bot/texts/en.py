@@ -39,6 +39,10 @@ CONSENT_DECLINED = (
     "Send /start whenever you'd like to begin."
 )
 CONSENT_NEEDED = "Before we start, I need your okay on what I keep. Send /start to see it."
+BUTTON_BEFORE_CONSENT = (
+    "That button is from an earlier message. Before we go on, I need your okay on what I keep: "
+    "send /start to see it."
+)
 ASK_TIMEZONE = (
     "Which city or timezone are you in? For example: London, New York, Europe/Berlin. "
     "I use it so nudges arrive at your local time."
@@ -337,9 +341,6 @@ INVITE_CODE = (
 )
 LINK_USAGE = "Send /link followed by the code your clinician gave you."
 LINK_UNKNOWN = "That code doesn't work: it may be mistyped, used already, or expired."
-CODE_TOO_MANY = (
-    "That's several codes that didn't work, so let's pause here. Please try again in an hour."
-)
 LINK_PREVIEW = (
     "{name} would see, from today on:\n"
     "• your practices and when they happen\n"
@@ -353,7 +354,6 @@ LINK_YES = "Yes, share"
 LINK_NO = "Not now"
 LINKED = "Done. {name} can now see your summary. /sharing shows who can see it."
 LINK_DECLINED = "Okay, nothing is shared."
-ALREADY_SHARING = "You already share with {name}: nothing changes. /sharing shows it."
 SHARING_NONE = "You're not sharing with anyone."
 SHARING_WITH = "You share with {name} since {since}."
 SHARING_LOOKS = "Last looked: {when}."
@@ -389,10 +389,6 @@ SUPPORT_USAGE = "Send /support followed by the code your friend gave you."
 SUPPORT_LINKED = (
     "Thank you for supporting {name}. I'll let you know when they've tried their practice, "
     "and you can send a short kind word back."
-)
-SUPPORTER_JOINED = (
-    "{name} used your code and is now your supporter: they'll hear when you've tried your "
-    "practice. If that isn't who you meant, remove them here."
 )
 SUPPORT_TRIED = "{name} tried their practice today."
 SUPPORT_WEEK = " Tries this week: {count}."
@@ -574,6 +570,7 @@ NUMBER_NEEDED = "A number from {low} to {high} is all I need here."
 STALE_BUTTON = "That button is from an earlier message. Here's where we are:"
 STALE_BUTTON_SHORT = "That button is from an earlier message."
 UNKNOWN_BUTTON = "I don't recognise that button. /help shows what I can do."
+UNKNOWN_COMMAND = "I don't know that command. /help lists the ones I have."
 RESUMING = "We were in the middle of something. Here's where we are:"
 SOMETHING_WENT_WRONG = (
     "Something went wrong on my side. Nothing you told me before this was lost. "
