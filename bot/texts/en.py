@@ -341,6 +341,9 @@ INVITE_CODE = (
 )
 LINK_USAGE = "Send /link followed by the code your clinician gave you."
 LINK_UNKNOWN = "That code doesn't work: it may be mistyped, used already, or expired."
+CODE_TOO_MANY = (
+    "That's several codes that didn't work, so let's pause here. Please try again in an hour."
+)
 LINK_PREVIEW = (
     "{name} would see, from today on:\n"
     "• your practices and when they happen\n"
@@ -354,6 +357,7 @@ LINK_YES = "Yes, share"
 LINK_NO = "Not now"
 LINKED = "Done. {name} can now see your summary. /sharing shows who can see it."
 LINK_DECLINED = "Okay, nothing is shared."
+ALREADY_SHARING = "You already share with {name}: nothing changes. /sharing shows it."
 SHARING_NONE = "You're not sharing with anyone."
 SHARING_WITH = "You share with {name} since {since}."
 SHARING_LOOKS = "Last looked: {when}."
@@ -389,6 +393,10 @@ SUPPORT_USAGE = "Send /support followed by the code your friend gave you."
 SUPPORT_LINKED = (
     "Thank you for supporting {name}. I'll let you know when they've tried their practice, "
     "and you can send a short kind word back."
+)
+SUPPORTER_JOINED = (
+    "{name} used your code and is now your supporter: they'll hear when you've tried your "
+    "practice. If that isn't who you meant, remove them here."
 )
 SUPPORT_TRIED = "{name} tried their practice today."
 SUPPORT_WEEK = " Tries this week: {count}."
