@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 from telegram import Bot
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -40,6 +41,27 @@ from transcription.worker import TranscriptionWorker
 logger = logging.getLogger(__name__)
 
 BetweenApplication = Application[Any, BetweenContext, Any, Any, Any, Any]
+
+
+class TelegramUnreachable(Exception):
+    """Telegram did not answer at start: no network, or a wrong TELEGRAM_API_URL."""
+
+
+class TokenRefused(Exception):
+    """Telegram refused the bot's token at start."""
+
+
+async def meet_telegram(bot: Bot) -> None:
+    """Ask Telegram who the bot is before anything starts, so that no network or a refused
+    token stops the process with one sentence (raised here without the token in it)."""
+    try:
+        await bot.initialize()
+    except (InvalidToken, NetworkError) as error:
+        reason = str(error).replace(bot.token, "…")
+        await bot.shutdown()
+        if isinstance(error, InvalidToken):
+            raise TokenRefused from None
+        raise TelegramUnreachable(reason) from None
 
 
 def open_database(settings: Settings) -> Database:
@@ -149,6 +171,7 @@ async def serve_workers(settings: Settings, stop: asyncio.Event) -> None:
         base_file_url=settings.telegram_file_url,
     )
     try:
+        await meet_telegram(bot)
         async with bot:
             await asyncio.gather(*start_workers(settings, db, bot, stop, asyncio.Event()))
     finally:
@@ -184,6 +207,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     await db.check_key()
     application = build_application(settings, db)
     try:
+        await meet_telegram(application.bot)
         async with application:
             await publish_commands(application)
             await application.start()

@@ -25,6 +25,17 @@ KEY_MISMATCH = (
 )
 
 
+CANT_REACH = (
+    "Can't reach Telegram at TELEGRAM_API_URL ({url}): {reason}. Check the network and the "
+    "URL, then run `between {command}` again."
+)
+
+TOKEN_REFUSED = (
+    "Telegram refused the token in TELEGRAM_BOT_TOKEN: copy it again from @BotFather "
+    "(or /revoke there for a new one), then run `between {command}` again."
+)
+
+
 async def _run_until_signalled(settings: Settings, workers_only: bool) -> None:
     from bot.app import serve, serve_workers
 
@@ -52,7 +63,14 @@ def main(argv: list[str] | None = None) -> None:
     else:
         if not settings.telegram_bot_token:
             sys.exit(MISSING_TOKEN)
+        from bot.app import TelegramUnreachable, TokenRefused  # the bot's parts load only here
+
         try:
             asyncio.run(_run_until_signalled(settings, workers_only=args.command == "worker"))
         except KeyMismatch:
             sys.exit(KEY_MISMATCH)
+        except TelegramUnreachable as error:
+            url = settings.telegram_api_url
+            sys.exit(CANT_REACH.format(url=url, reason=error, command=args.command))
+        except TokenRefused:
+            sys.exit(TOKEN_REFUSED.format(command=args.command))

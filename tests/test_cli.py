@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot.cli import KEY_MISMATCH, MISSING_TOKEN
+from bot.cli import KEY_MISMATCH, MISSING_TOKEN, TOKEN_REFUSED
+from tests.fake_telegram import FakeTelegram
 
 
 def between(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -69,3 +71,38 @@ def test_run_with_the_wrong_encryption_key_stops_with_a_clear_sentence(tmp_path:
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == KEY_MISMATCH
     assert "Traceback" not in result.stderr
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the probe goes
+
+
+def test_run_without_network_says_it_cannot_reach_telegram_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/bot"
+    env = {"BETWEEN_DATA_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": "123:abc"}
+
+    result = between("run", env={**env, "TELEGRAM_API_URL": url}, cwd=tmp_path)
+
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Can't reach Telegram at TELEGRAM_API_URL ({url}): "), last
+    assert "Traceback" not in result.stderr and "123:abc" not in result.stderr
+
+
+def test_run_with_a_token_telegram_refuses_says_so_in_one_sentence(tmp_path: Path) -> None:
+    with FakeTelegram() as fake:
+        env = {
+            "BETWEEN_DATA_DIR": str(tmp_path),
+            "TELEGRAM_BOT_TOKEN": "999:not-the-token",  # the fake answers 401 to it
+            "TELEGRAM_API_URL": fake.api_url,
+        }
+        for command in ("run", "worker"):
+            result = between(command, env=env, cwd=tmp_path)
+
+            assert result.returncode != 0
+            assert result.stderr.strip().splitlines()[-1] == TOKEN_REFUSED.format(command=command)
+            assert "Traceback" not in result.stderr and "not-the-token" not in result.stderr
