@@ -235,14 +235,17 @@ class Period:
 async def visible_periods(
     session: AsyncSession, clinician_id: int, client_id: int
 ) -> list[Period]:
-    """What a clinician may read of a client, as times: each share of theirs from the moment
-    the client agreed to its stop (or now). Never a gap when sharing was stopped, never before
-    the first consent. Every clinician read goes through `gather`, which bounds by these."""
+    """What a clinician may read of a client, as times: the live share, from the moment the
+    client agreed (the preview says "from today on"). Nothing from before, nothing from a gap
+    when sharing was stopped, and nothing from an earlier share the client ended: stopping is
+    a withdrawal. Every clinician read goes through `gather`, which bounds by these."""
     now = utcnow()
     shares = await session.scalars(
-        select(Share)
-        .where(Share.clinician_id == clinician_id, Share.client_id == client_id)
-        .order_by(Share.started_at)
+        select(Share).where(
+            Share.clinician_id == clinician_id,
+            Share.client_id == client_id,
+            Share.stopped_at.is_(None),
+        )
     )
     return [
         Period(s.started_at, s.stopped_at or now, s.consent_version >= t.CRISIS_SHARED_SINCE)
@@ -563,6 +566,8 @@ async def on_suggestion(turn: Turn, suggestion_id: str, answer: str) -> None:
     if suggestion is None or suggestion.client_id != turn.user_id or suggestion.answer:
         await turn.say(t.STALE_BUTTON_SHORT)
         return
+    if answer == "yes" and not await design.has_room(turn):
+        return  # left unanswered: it can be taken up once there is room
     suggestion.answer = "accepted" if answer == "yes" else "declined"
     if answer == "yes":
         await design.start(turn, goal=suggestion.text)
