@@ -24,7 +24,7 @@ class Kind(StrEnum):
     QUIET = "q"  # quiet-hours mode
     TRANSCRIPT = "v"  # use a voice note's transcript as the answer: job
     THOUGHT = "t"  # start a thought record
-    SHARE_CONSENT = "k"  # consent to share with a clinician: code, yes|no
+    SHARE_CONSENT = "k"  # consent to share with a clinician: invite, yes|no
     STOP_SHARING = "x"  # stop sharing: share
     SUGGESTION = "g"  # answer a clinician's suggestion: suggestion, answer
     INVITE = "n"  # invite a supporter: tried|weekly
