@@ -31,6 +31,7 @@ class Kind(StrEnum):
     REMOVE_SUPPORTER = "u"  # remove one: link
     KIND_WORD = "h"  # a supporter's kind word back: link
     FORGET = "f"  # the answer to /forget: yes|no, the user row asked of, when asked
+    LANGUAGE = "c"  # the language voice notes are heard in: code
 
 
 class CallbackSigner:

@@ -27,6 +27,7 @@ COMMANDS: tuple[tuple[str, Callable[[Update, Any], Awaitable[None]]], ...] = (
     ("done", router.done),
     ("practices", router.list_practices),
     ("timezone", router.timezone),
+    ("language", router.language_command),
     ("thought", router.thought_record),
     ("pause", router.pause),
     ("resume", router.resume),

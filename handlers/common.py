@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.context import BetweenContext
+from bot.languages import language_code
 from bot.summary import split_message
 from bot.texts import en as t
 from scheduler.cues import local_now
@@ -46,7 +47,12 @@ class Turn:
     async def user(self) -> User:
         tg_user = self.update.effective_user
         assert tg_user is not None
-        return await repo.ensure_user(self.session, tg_user.id, tg_user.first_name or "")
+        return await repo.ensure_user(
+            self.session,
+            tg_user.id,
+            tg_user.first_name or "",
+            language_code(tg_user.language_code),
+        )
 
     async def set_conversation(self, flow: str, step: str, data: dict[str, Any]) -> Conversation:
         """Move the client to a step; answer buttons made from now on belong to it."""

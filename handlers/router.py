@@ -23,6 +23,7 @@ from bot.texts import en as t
 from handlers import (
     clinician,
     design,
+    language,
     nudges,
     onboarding,
     practices,
@@ -133,6 +134,13 @@ async def timezone(update: Update, context: BetweenContext) -> None:
     turn = Turn(update, context)
     if await _passes(turn, Needs.CONSENT):
         await onboarding.change_timezone(turn, " ".join(context.args or []))
+
+
+async def language_command(update: Update, context: BetweenContext) -> None:
+    """Show or change the language voice notes are heard in."""
+    turn = Turn(update, context)
+    if await _passes(turn, Needs.CONSENT):
+        await language.show_or_change(turn, context.args or [])
 
 
 async def thought_record(update: Update, context: BetweenContext) -> None:
@@ -344,6 +352,7 @@ BUTTON_ROUTES: dict[str, ButtonRoute] = {
     Kind.REMOVE_SUPPORTER: ButtonRoute(supporters.remove, 1, Needs.CONSENT),
     Kind.KIND_WORD: ButtonRoute(supporters.start_reply, 1, Needs.NOTHING),  # a supporter
     Kind.FORGET: ButtonRoute(privacy.on_forget, 3, Needs.NOTHING),
+    Kind.LANGUAGE: ButtonRoute(language.on_button, 1, Needs.CONSENT),
 }
 
 

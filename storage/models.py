@@ -118,6 +118,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     first_name: Mapped[str] = mapped_column(String(128), default="")
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # Whisper's code for the language voice notes are heard in (from Telegram's language_code
+    # at first contact, or /language); None: detected from each note.
+    language: Mapped[str | None] = mapped_column(String(8))
     consent_version: Mapped[str | None] = mapped_column(String(32))
     consent_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)

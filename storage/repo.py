@@ -34,13 +34,18 @@ EDITABLE = {
 CUE_FIELDS = {"days", "time"}
 
 
-async def ensure_user(session: AsyncSession, user_id: int, first_name: str) -> User:
-    """Return the user, creating the row on first contact."""
+async def ensure_user(
+    session: AsyncSession, user_id: int, first_name: str, language: str | None = None
+) -> User:
+    """Return the user, creating the row on first contact; `language` (from Telegram) is kept
+    when they have none yet, so a language they chose with /language stays."""
     user = await session.get(User, user_id)
     if user is None:
-        user = User(id=user_id, first_name=first_name[:128])
+        user = User(id=user_id, first_name=first_name[:128], language=language)
         session.add(user)
         await session.flush()
+    elif user.language is None and language:
+        user.language = language
     return user
 
 

@@ -342,6 +342,8 @@ class FakeTelegram:
         self._poll_generation = 0
         self._chats: dict[int, dict[str, Any]] = {}
         self._users: dict[int, dict[str, Any]] = {}
+        # The language a user's Telegram app is set to (Telegram's `language_code`); "en" if unset.
+        self.language_codes: dict[int, str] = {}
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}  # every message, by chat
         self._next_message_id: dict[int, int] = {}
         self._sent: dict[int, list[dict[str, Any]]] = {}  # the bot's messages, by chat
@@ -736,7 +738,10 @@ class FakeTelegram:
     # ----------------------------------------------------------------- state helpers
 
     def _make_user(self, user_id: int, first_name: str) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+        language = self.language_codes.get(user_id, "en")
+        return {"id": user_id, "is_bot": False, "first_name": first_name} | {
+            "language_code": language
+        }
 
     def _allocate_message_id(self, chat_id: int) -> int:
         message_id = self._next_message_id.get(chat_id, 1)

@@ -34,8 +34,8 @@ from bot.safety import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, ment
 from bot.summary import split_message
 from bot.texts import en as t
 from storage.db import Database
-from storage.models import JobStatus, SafetyFlag, TranscriptionJob, utcnow
-from transcription.engine import AudioProblem, Transcriber
+from storage.models import JobStatus, SafetyFlag, TranscriptionJob, User, utcnow
+from transcription.engine import AudioProblem, ModelProblem, Transcriber
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +96,13 @@ class TranscriptionWorker:
 
     def _model(self) -> Transcriber:
         if self._transcriber is None:
-            self._transcriber = Transcriber(
-                self._settings.whisper_model, compute_type=self._settings.whisper_compute_type
-            )
+            try:
+                self._transcriber = Transcriber(
+                    self._settings.whisper_model, compute_type=self._settings.whisper_compute_type
+                )
+            except ModelProblem as problem:  # one clear sentence for the operator
+                logger.error("%s", problem)
+                raise
         return self._transcriber
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
@@ -259,10 +263,12 @@ class TranscriptionWorker:
         path = await self._audio(job)
         max_seconds = self._settings.max_voice_seconds
         declared = job.declared_seconds
+        # The client's language as it is now (they may have changed it since they sent the note).
+        language = await self._patiently("look up a language", lambda: self._language(job))
         try:
             transcript = await asyncio.to_thread(
                 lambda: self._model().transcribe(
-                    path, max_seconds=max_seconds, declared_seconds=declared
+                    path, max_seconds=max_seconds, declared_seconds=declared, language=language
                 )
             )
         except AudioProblem as problem:
@@ -294,6 +300,11 @@ class TranscriptionWorker:
             return False
         path.unlink(missing_ok=True)  # retention: none; the transcript is stored
         return True
+
+    async def _language(self, job: TranscriptionJob) -> str | None:
+        """The language the client's notes are heard in; None: detected from the note."""
+        async with self._db.session() as session:
+            return await session.scalar(select(User.language).where(User.id == job.user_id))
 
     async def _store(
         self, lease: _Lease, values: dict[str, Any], flag: SafetyFlag | None = None

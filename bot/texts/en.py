@@ -55,6 +55,14 @@ TIMEZONE_CONFIRM = "{zone}: it's {local_time} there now. Is that right?"
 TIMEZONE_RIGHT = "Yes, that's right"
 TIMEZONE_WRONG = "No, change it"
 TIMEZONE_SAVED = "Got it. Your nudges will follow {zone} time."
+LANGUAGE_NOW = "I listen to your voice notes in {language}. "
+LANGUAGE_PICK = (
+    "Which language do you speak in your voice notes? You can also send a code, like /language es."
+)
+LANGUAGE_UNKNOWN = (
+    "I don't know that language yet. Could you pick one below, or send a code like /language es?"
+)
+LANGUAGE_SAVED = "Got it. I'll listen to your voice notes in {language}."
 READY_FOR_FIRST = "Whenever you're ready, /new sets up your first small practice."
 WELCOME_BACK = "Welcome back, {name}. /practices shows what you have; /help shows everything."
 
@@ -527,6 +535,7 @@ HELP = (
     "/practices – see, change, pause or remove practices\n"
     "/thought – a thought record (voice notes welcome)\n"
     "/timezone – change your timezone\n"
+    "/language – the language of your voice notes\n"
     "/pause – pause nudges, e.g. /pause until 12 Dec; /resume – restart\n"
     "/quiet – quiet hours; /checkin – check-in time\n"
     "/link CODE – share with your clinician; /sharing – see or stop it\n"
@@ -541,6 +550,7 @@ COMMAND_MENU = (
     ("done", "tell me how a practice went"),
     ("practices", "see, change, pause or remove practices"),
     ("timezone", "change your timezone"),
+    ("language", "the language of your voice notes"),
     ("thought", "write a thought record, by text or voice"),
     ("sharing", "see or stop sharing with your clinician"),
     ("supporter", "invite or remove someone who cheers you on"),
