@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     poll_timeout: int = Field(default=30, validation_alias="BETWEEN_POLL_TIMEOUT")
     dispatch_interval: float = Field(default=20.0, validation_alias="BETWEEN_DISPATCH_INTERVAL")
     grace_minutes: int = Field(default=120, validation_alias="BETWEEN_GRACE_MINUTES")
+    max_practices: int = Field(default=20, ge=1, validation_alias="BETWEEN_MAX_PRACTICES")
 
     # Inbox and flood control.
     inbox_keep_hours: float = Field(default=48.0, validation_alias="BETWEEN_INBOX_KEEP_HOURS")

@@ -19,11 +19,23 @@ EDITABLE = tuple(repo.EDITABLE)
 
 async def start(turn: Turn, goal: str | None = None) -> None:
     """Begin a design; a clinician's suggestion arrives with the goal already named."""
+    if not await has_room(turn):
+        return
     if goal:
         await _go(turn, {"goal": goal}, "step")
         return
     await turn.set_conversation(FLOW, "goal", {})
     await fields.ask(turn, "goal")
+
+
+async def has_room(turn: Turn) -> bool:
+    """Whether the client may add a practice; if not, say so kindly. The cap keeps each
+    client's nudges few enough to matter, and one client from crowding out the rest."""
+    count = len(await repo.listed_practices(turn.session, turn.user_id))
+    if count < turn.context.services.settings.max_practices:
+        return True
+    await turn.say(t.PRACTICE_LIMIT.format(count=count))
+    return False
 
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:
@@ -116,6 +128,8 @@ async def _on_confirm(turn: Turn, data: dict[str, Any], value: str) -> None:
         return
     if value != "save":
         await _show_card(turn, data)
+        return
+    if not await has_room(turn):  # e.g. a draft begun before the limit was lowered
         return
     user = await turn.user()
     practice = Practice(

@@ -1,10 +1,12 @@
 """Send what is due: nudges at each cue, a check-in in the evening, snoozed nudges again.
 
-The database holds everything (DESIGN.md, decision 1). Each tick first *plans*: every practice
-whose `next_fire_at` has passed gets a delivery row with a unique key (so planning twice changes
-nothing) and its next fire time advanced, in one commit. Then it *sends* pending deliveries,
-oldest first, one per chat per tick (Telegram allows about one message a second per chat), with
-python-telegram-bot's AIORateLimiter keeping the overall rate and retrying 429 answers.
+The database holds everything (DESIGN.md, decision 1). Each round of a tick first *plans*: every
+practice whose `next_fire_at` has passed gets a delivery row with a unique key (so planning twice
+changes nothing) and its next fire time advanced, in one commit. Then it *sends* pending
+deliveries, oldest first, one per chat per round (Telegram allows about one message a second per
+chat), each chat's oldest chosen apart so a long queue cannot crowd out the others, with
+python-telegram-bot's AIORateLimiter keeping the overall rate and retrying 429 answers. Quiet
+hours and pauses are checked again as it sends.
 
 What Telegram accepted is appended to a small journal file the moment it answers, before the
 database is told (which can wait behind other writers, or be away): a restart reads the journal
@@ -24,7 +26,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -48,6 +50,10 @@ from storage.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Each chat's oldest deliveries considered in a round: one is sent (Telegram allows about one
+# message a second per chat), the next shows that more are waiting.
+PER_CHAT_PER_ROUND = 2
 
 
 def is_paused(user: User, local_date: date) -> bool:
@@ -210,9 +216,11 @@ class Dispatcher:
                 if self._journal_down and self._journal is not None:
                     self._journal.check()  # nothing goes out until sends can be written down
                 await self.settle()
-                while not self._stopping and await self.plan(self._clock()) == self._batch:
-                    pass
-                while not self._stopping and await self.send_due(self._clock()):
+                while not self._stopping:  # planned again each round: new cues join the queue
+                    while not self._stopping and await self.plan(self._clock()) == self._batch:
+                        pass
+                    if self._stopping or not await self.send_due(self._clock()):
+                        break
                     await asyncio.sleep(1.0)
             except Exception as error:
                 self._failures += 1
@@ -304,33 +312,50 @@ class Dispatcher:
         return rows
 
     async def send_due(self, now: datetime) -> bool:
-        """Send due deliveries, oldest first, one per chat; return whether more are waiting."""
+        """Send due deliveries, oldest first, one per chat; return whether more are waiting.
+
+        Each chat's oldest few are chosen (a window per chat), so one client with a long queue
+        takes one place in the round, not the whole batch.
+        """
+        due = (
+            select(
+                Delivery.id,
+                func.row_number()
+                .over(partition_by=Delivery.user_id, order_by=(Delivery.due_at, Delivery.id))
+                .label("place"),
+            )
+            .where(
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.due_at <= now,
+                Delivery.id.not_in(list(self._journal.entries) if self._journal else []),
+            )
+            .subquery()
+        )
         async with self._db.session() as session:
             rows = (
                 await session.execute(
                     select(Delivery, Practice, User)
+                    .join(due, due.c.id == Delivery.id)
                     .join(Practice, Practice.id == Delivery.practice_id)
                     .join(User, User.id == Delivery.user_id)
-                    .where(
-                        Delivery.status == DeliveryStatus.PENDING,
-                        Delivery.due_at <= now,
-                        Delivery.id.not_in(list(self._journal.entries) if self._journal else []),
-                    )
+                    .where(due.c.place <= PER_CHAT_PER_ROUND)
                     .order_by(Delivery.due_at, Delivery.id)
                     .limit(self._batch)
                 )
             ).all()
             outgoing: list[Outgoing] = []
             chats: set[int] = set()
-            deferred = 0
+            deferred = changed = 0
             for delivery, practice, user in rows:
                 reason = await self._reason_not_to_send(session, delivery, practice, user, now)
                 quiet_end = None if reason else after_quiet_hours(delivery, user, now)
                 if reason or quiet_end is None:
                     reason = reason or "quiet hours"
                     delivery.status, delivery.note = _status_for(reason), reason
+                    changed += 1
                 elif quiet_end > now:
                     delivery.due_at = quiet_end  # quiet hours began after it was planned
+                    changed += 1
                 elif user.id in chats:
                     deferred += 1  # this chat already gets a message this round
                 else:
@@ -348,7 +373,7 @@ class Dispatcher:
         journal_error = next((e for e in errors if isinstance(e, JournalUnavailable)), None)
         if journal_error is not None:
             raise journal_error  # stop sending and back off (see tick)
-        return deferred > 0 or len(rows) == self._batch
+        return deferred > 0 or changed > 0 or len(rows) == self._batch
 
     async def _reason_not_to_send(
         self,

@@ -8,20 +8,23 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from bot.texts import en as t
 from storage.models import (
+    Conversation,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
     Practice,
     PracticeStatus,
     QuietMode,
+    Suggestion,
     User,
 )
 from tests.conftest import Harness
 from tests.fake_telegram import FakeTelegram
+from tests.test_clinician import DOCTOR, become_clinician, link_client
 from tests.test_practice_flows import saved_practice
 
 SAM = 4001
@@ -496,3 +499,91 @@ async def test_a_journal_that_cannot_be_written_stops_sending_instead_of_repeati
     assert harness.fake.texts(SAM)[before:].count(NUDGE) == 1
     said = [r.getMessage() for r in caplog.records if "sent journal" in r.getMessage()]
     assert len(said) == 2 and "again" in said[1]
+
+
+async def test_one_client_with_a_long_queue_does_not_hold_up_another(harness: Harness) -> None:
+    await client_ready_for_nudges(harness, SAM)
+    await client_ready_for_nudges(harness, SAM + 1)
+    due = datetime.now(UTC) - timedelta(minutes=10)
+    async with harness.db.session() as session:  # more than a round's batch of 1,000, all older
+        practice = await session.scalar(select(Practice.id).where(Practice.user_id == SAM))
+        await session.execute(
+            insert(Delivery),
+            [
+                {
+                    "key": f"nudge:{practice}:backlog{i}",
+                    "kind": DeliveryKind.NUDGE,
+                    "practice_id": practice,
+                    "user_id": SAM,
+                    "cue_at": due,
+                    "due_at": due,
+                    "local_date": due.date(),
+                    "status": DeliveryStatus.PENDING,
+                }
+                for i in range(3000)
+            ],
+        )
+    before = len(harness.fake.sent(SAM + 1))
+
+    await make_due(harness, SAM + 1)
+
+    [nudge] = (await harness.fake.wait_for(SAM + 1, before + 1, timeout=8))[before:]
+    assert nudge["text"] == NUDGE
+
+
+async def add_practices(harness: Harness, user_id: int, count: int) -> None:
+    async with harness.db.session() as session:
+        for i in range(count):
+            session.add(
+                Practice(
+                    user_id=user_id,
+                    goal=f"goal {i}",
+                    step="one small step",
+                    anchor="after breakfast",
+                    days="mon",
+                    cue_time=time(9),
+                    status=PracticeStatus.PAUSED,
+                )
+            )
+
+
+async def test_a_client_at_the_practice_limit_is_told_kindly_when_starting_another(
+    harness: Harness,
+) -> None:
+    assert harness.settings.max_practices == 20
+    await client_ready_for_nudges(harness, SAM)
+    await add_practices(harness, SAM, 18)
+    assert await harness.send(SAM, "/new") == [t.ASK_GOAL]  # the 20th is still welcome
+    await harness.send(SAM, "/cancel")
+    await add_practices(harness, SAM, 1)
+
+    assert await harness.send(SAM, "/new") == [t.PRACTICE_LIMIT.format(count=20)]
+
+    async with harness.db.session() as session:
+        conversation = await session.get(Conversation, SAM)
+    assert conversation is None
+
+
+async def test_a_suggestion_to_a_client_at_the_limit_waits_until_there_is_room(
+    harness: Harness,
+) -> None:
+    client = 6002  # the client of tests.test_clinician's helpers
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, client)
+    await link_client(harness, client)
+    await add_practices(harness, client, 19)
+    await harness.send(DOCTOR, "/suggest 1 a short walk after lunch")
+
+    assert await harness.press(client, "Shape it with me") == [t.PRACTICE_LIMIT.format(count=20)]
+
+    async with harness.db.session() as session:
+        suggestion = await session.scalar(select(Suggestion))
+        removed = await session.scalar(
+            select(Practice)
+            .where(Practice.user_id == client, Practice.status == PracticeStatus.PAUSED)
+            .limit(1)
+        )
+        assert removed is not None
+        removed.status = PracticeStatus.REMOVED
+    assert suggestion is not None and suggestion.answer is None
+    assert await harness.press(client, "Shape it with me") == [t.ASK_STEP]

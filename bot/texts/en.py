@@ -135,6 +135,10 @@ FIELD_LABELS = {
     "reward": "Reward",
 }
 PRACTICE_SAVED = "Saved. I'll nudge you {when}. You can tell me how it went any time with /done."
+PRACTICE_LIMIT = (
+    "You have {count} practices already, as many as I can keep well at once. If one has done "
+    "its work, /practices lets you remove it, and then there's room for a new one."
+)
 
 # ---------------------------------------------------------------- listing and editing
 NO_PRACTICES = "You don't have a practice yet. /new sets one up."
@@ -228,14 +232,14 @@ SNOOZED_ALREADY = "I'm already coming back to this one around {time}."
 PAUSED_ALL = "All practices are paused. No nudges until you send /resume."
 PAUSED_ALL_UNTIL = "All practices are paused until {day}. Enjoy the break."
 PAUSE_DATE_UNKNOWN = 'I couldn\'t read that date. Try "/pause until 12 Dec", or just /pause.'
-RESUMED_ALL = "Welcome back. Nudges are on again."
-NOT_PAUSED = "Nothing is paused right now."
-QUIET_NOW = (
-    "Quiet hours: {start}–{end}. Nothing is sent inside them; a nudge due then is {mode}.\n"
 PAUSE_DATE_PAST = (
     "{day} isn't ahead of us, so that pause would hold nothing back. Which day would you like "
     'nudges back? For example "/pause until 12 Dec", or just /pause.'
 )
+RESUMED_ALL = "Welcome back. Nudges are on again."
+NOT_PAUSED = "Nothing is paused right now."
+QUIET_NOW = (
+    "Quiet hours: {start}–{end}. Nothing is sent inside them; a nudge due then is {mode}.\n"
     "To change them, send e.g. /quiet 22:00-07:00."
 )
 QUIET_MODE_DEFER = "moved to their end"
@@ -535,7 +539,6 @@ HELP = (
     "/practices – see, change, pause or remove practices\n"
     "/thought – a thought record (voice notes welcome)\n"
     "/timezone – change your timezone\n"
-    "/language – the language of your voice notes\n"
     "/pause – pause nudges, e.g. /pause until 12 Dec; /resume – restart\n"
     "/quiet – quiet hours; /checkin – check-in time\n"
     "/link CODE – share with your clinician; /sharing – see or stop it\n"
