@@ -1,6 +1,8 @@
-"""Benchmark transcription of the speech fixtures with the bundled tiny.en model.
+"""Benchmark transcription of the speech fixtures with a bundled model (base by default).
 
-    .venv/bin/python bench/transcribe.py [--repeat 3]
+    .venv/bin/python bench/transcribe.py [--repeat 3] [--model tiny.en]
+
+(bench/models.py compares the models on more speech, real and in Spanish and German.)
 
 In one warm process (the model loaded once), for each speech clip and beam 5 and beam 1: the
 bare faster-whisper time (WhisperModel.transcribe on the file, iterating the segments), the time
@@ -39,11 +41,12 @@ def main() -> None:
     """Print model load time and a table per beam size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--model", default="base", help="base, tiny.en, or any faster-whisper")
     args = parser.parse_args()
 
     started = time.perf_counter()
-    transcriber = Transcriber()
-    print(f"model load: {time.perf_counter() - started:.2f} s (tiny.en int8, cpu)")
+    transcriber = Transcriber(args.model)
+    print(f"model load: {time.perf_counter() - started:.2f} s ({args.model} int8, cpu)")
     model = transcriber.model
     clips = sorted(REFERENCE)
     transcriber.transcribe(AUDIO / clips[0], max_seconds=60)  # warm up, loads the VAD model
