@@ -25,6 +25,8 @@ class UnitOfWork:
     session: AsyncSession
     failed: bool = False
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Undo what the database cannot, such as a downloaded file, when the changes are not kept.
+    after_rollback: list[Callable[[], None]] = field(default_factory=list)
 
 
 current_unit: ContextVar[UnitOfWork] = ContextVar("current_unit")

@@ -437,6 +437,7 @@ class DurableProcessor(BaseUpdateProcessor):
         attempt = _Attempt()
         attempt_token = _attempt.set(attempt)
         unit: UnitOfWork | None = None
+        committed = False
         update_id = _update_id(update)
         try:
             async with self._db.sessions() as session:
@@ -455,6 +456,7 @@ class DurableProcessor(BaseUpdateProcessor):
                 if update_id is not None:
                     await _mark(session, update_id, unit.failed)
                 await session.commit()
+                committed = True
         except Exception as error:
             _close(coroutine)
             if is_transient(error):
@@ -464,6 +466,9 @@ class DurableProcessor(BaseUpdateProcessor):
             return _Result.FAILED, error
         finally:
             _attempt.reset(attempt_token)
+            if unit is not None and (unit.failed or not committed):
+                for undo in unit.after_rollback:
+                    undo()
         assert unit is not None
         self.outage_over()
         if unit.failed:

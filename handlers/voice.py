@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
+from pathlib import Path
 from types import ModuleType
 
 from sqlalchemy import select
@@ -62,6 +64,8 @@ async def receive(turn: Turn) -> None:
         problem = "too_big"
     else:
         path = settings.audio_dir / f"{turn.update.update_id}.audio"
+        # No job row if the update rolls back: nothing may then refer to the file.
+        current_unit.get().after_rollback.append(partial(_delete, path))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             telegram_file = await turn.context.bot.get_file(file_id)
@@ -71,6 +75,7 @@ async def receive(turn: Turn) -> None:
             if is_telegram_hiccup(error):
                 raise  # Telegram is briefly away: the whole update is tried again later
             logger.warning("could not fetch a voice note: %s", error.message)
+            _delete(path)  # whatever the failed download left
             problem = "too_big" if "too big" in error.message.lower() else "unreadable"
     if problem:
         job.status, job.problem, job.replied = JobStatus.FAILED, problem, True
@@ -79,6 +84,13 @@ async def receive(turn: Turn) -> None:
         return
     current_unit.get().after_commit.append(turn.context.services.jobs_waiting.set)
     await turn.say(t.VOICE_GOT_IT)
+
+
+def _delete(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:  # the sweep at start takes what is left
+        logger.warning("could not delete audio: %s", type(error).__name__)
 
 
 async def correct(turn: Turn, reply_to: Message, text: str) -> bool:

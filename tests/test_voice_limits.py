@@ -16,12 +16,15 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from sqlalchemy import update
 
+from bot.config import Settings
 from bot.texts import en as t
-from storage.models import JobStatus
+from storage.models import InboxStatus, JobStatus, TranscriptionJob
 from tests.conftest import Harness
 from tests.test_voice import AUDIO, jobs, settled_jobs
 from transcription.engine import AudioProblem, Transcriber, audio_duration
+from transcription.worker import MAX_ATTEMPTS
 
 SAM = 5101
 OPUS_RATE = 48_000
@@ -152,3 +155,42 @@ async def test_a_note_that_lies_about_its_length_fails_once_kindly_and_is_not_cl
     await asyncio.sleep(1)  # a worker polls twice a second: nothing takes the job again
     [job] = await jobs(harness)
     assert job.attempts == 1 and len(harness.fake.sent(SAM)) == before + 2
+
+
+async def test_audio_of_an_update_that_rolls_back_is_deleted(harness: Harness) -> None:
+    await harness.onboard(SAM)
+    harness.fake.fail_next("sendMessage", 400, description="Bad Request: chat not found")
+    update_ = harness.fake.send_voice(
+        SAM, (AUDIO / "sister.ogg").read_bytes(), duration=4
+    )  # downloaded, then "got it" is refused: the update rolls back
+    assert await harness.handled(update_["update_id"]) == InboxStatus.FAILED
+    assert harness.fake.calls_of("getFile")  # the audio was fetched before the fault
+    assert await jobs(harness) == []
+    assert list(harness.settings.audio_dir.iterdir()) == []
+
+
+async def test_audio_of_a_job_out_of_attempts_is_deleted(
+    harness: Harness, settings: Settings
+) -> None:
+    await harness.onboard(SAM)
+    await harness.stop()  # no in-process workers: the job waits for the one we run
+    harness.settings = settings.model_copy(update={"transcribe_workers": 0})
+    await harness.start()
+    update_ = harness.fake.send_voice(SAM, (AUDIO / "sister.ogg").read_bytes(), duration=4)
+    await harness.handled(update_["update_id"])
+    [job] = await jobs(harness)
+    assert job.audio_path and Path(job.audio_path).exists()
+    async with harness.db.session() as session:  # workers died on it again and again
+        await session.execute(
+            update(TranscriptionJob)
+            .where(TranscriptionJob.id == job.id)
+            .values(status=JobStatus.RUNNING, attempts=MAX_ATTEMPTS, lease_until=None)
+        )
+    await harness.stop()
+    harness.settings = settings
+    await harness.start()
+
+    [job] = await settled_jobs(harness)
+    assert (job.status, job.problem) == (JobStatus.FAILED, "unreadable")
+    assert not Path(job.audio_path or "").exists()
+    assert list(settings.audio_dir.iterdir()) == []

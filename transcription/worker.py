@@ -148,6 +148,8 @@ class TranscriptionWorker:
         job = await self.claim()
         if job is None:
             return False
+        if job.status == JobStatus.FAILED:  # e.g. out of attempts: its audio is not kept
+            self._delete_audio(job)
         assert job.lease_until is not None
         lease = _Lease(job.id, job.lease_until)
         async with self._keeping(lease):
@@ -243,12 +245,22 @@ class TranscriptionWorker:
                     raise
                 waited += delay
 
+    def _delete_audio(self, job: TranscriptionJob) -> None:
+        """Remove the job's audio, as the handler stored it or as a worker fetched it again."""
+        for path in (Path(job.audio_path or ""), self._fetched(job)):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+
+    def _fetched(self, job: TranscriptionJob) -> Path:
+        """Where a worker keeps the audio it fetched again from Telegram."""
+        return self._settings.audio_dir / f"job-{job.id}.audio"
+
     async def _audio(self, job: TranscriptionJob) -> Path:
         """The job's audio; a worker on another machine fetches it again from Telegram."""
         path = Path(job.audio_path or "")
         if path.is_file() or not job.file_id:
             return path
-        path = self._settings.audio_dir / f"job-{job.id}.audio"
+        path = self._fetched(job)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             await (await self._bot.get_file(job.file_id)).download_to_drive(path)
