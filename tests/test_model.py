@@ -48,7 +48,7 @@ def base() -> Transcriber:
 
 def test_the_default_model_is_the_multilingual_base(base: Transcriber) -> None:
     assert base.multilingual
-    assert base.beam_size == 1
+    assert base.beam_size == 5
 
 
 @pytest.mark.parametrize("clip", sorted(ENGLISH))
