@@ -12,7 +12,6 @@ from datetime import timedelta
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
-    InterfaceError,
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -35,9 +34,13 @@ def _raw_database_outage(error: BaseException) -> bool:
 
 
 def is_database_outage(error: BaseException) -> bool:
-    """The database could not be reached or dropped the connection (restarting, locked)."""
+    """The database could not be reached or dropped the connection (restarting, locked).
+
+    An `InterfaceError` alone says little (asyncpg raises it for a closed connection and for a
+    statement with too many parameters alike), so it counts only if its underlying error does.
+    """
     if isinstance(error, DBAPIError) and (
-        error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+        error.connection_invalidated or isinstance(error, OperationalError)
     ):
         return True
     if isinstance(error, DisconnectionError | PoolTimeout):

@@ -53,6 +53,7 @@ warnings.filterwarnings("ignore", message=".*getUpdates", category=PTBUserWarnin
 # after that it waits for the periodic requeue, so one stuck update cannot hold its chat.
 IN_PLACE_TRIES = 5
 REQUEUE_BACKOFF_CAP = 300.0
+REQUEUE_CHUNK = 1000  # pending updates loaded per statement
 REPORT_BUTTON = "r"
 
 
@@ -134,25 +135,26 @@ async def requeue_unfinished(db: Database, processor: DurableProcessor) -> int:
                 .order_by(InboxUpdate.update_id)
             )
         ).all()
-        wanted = [i for i in ids if processor.wants(i)]
-        rows = (
-            (
+    wanted = [i for i in ids if processor.wants(i)]
+    queued = 0
+    # In chunks: one statement holds at most 32,767 parameters on asyncpg, and a chunk's
+    # payloads are all that is decrypted and held in memory at once.
+    for start in range(0, len(wanted), REQUEUE_CHUNK):
+        chunk = wanted[start : start + REQUEUE_CHUNK]
+        async with db.session() as session:
+            rows = (
                 await session.execute(
                     select(InboxUpdate.update_id, InboxUpdate.payload)
-                    .where(InboxUpdate.update_id.in_(wanted))
+                    .where(InboxUpdate.update_id.in_(chunk))
                     .order_by(InboxUpdate.update_id)
                 )
             ).all()
-            if wanted
-            else []
-        )
-    queued = 0
-    for update_id, payload in rows:
-        update = parse_update(payload, processor.bot) if payload else None
-        if update is not None and await processor.enqueue(update):
-            queued += 1
-        elif update is None:
-            logger.warning("pending update %s has no readable payload; leaving it", update_id)
+        for update_id, payload in rows:
+            update = parse_update(payload, processor.bot) if payload else None
+            if update is not None and await processor.enqueue(update):
+                queued += 1
+            elif update is None:
+                logger.warning("pending update %s has no readable payload; leaving it", update_id)
     if queued:
         logger.info("queued %d unfinished updates again", queued)
     return queued

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -10,16 +11,21 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import DBAPIError
 from telegram import Bot
 
 from bot.app import open_database
 from bot.config import Settings
+from bot.faults import is_database_outage
 from bot.ingest import store_updates
 from bot.texts import en as t
+from storage.crypto import TextCipher
 from storage.db import Database, migrate
 from storage.models import InboxStatus, InboxUpdate, Outcome, Practice, Report
-from tests.conftest import Harness
+from tests.conftest import Harness, bot_settings, empty_database
 from tests.fake_telegram import FakeTelegram
 from tests.test_practice_flows import saved_practice
 
@@ -167,3 +173,57 @@ async def test_kill_9_with_updates_in_flight_loses_nothing_and_doubles_nothing(
         (client, outcome) for client in clients for outcome in Outcome
     )
     await harness.db.dispose()
+
+
+FLOOD = 3901
+PENDING_AT_START = 40_000  # more than asyncpg's 32,767 parameters in one statement
+
+
+async def test_forty_thousand_pending_updates_on_postgres_are_all_queued_at_start(
+    fake: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A long outage can leave tens of thousands of updates pending: the bot still starts,
+    queues every one of them, and answers a new client at once."""
+    async with empty_database("postgres", tmp_path) as url:
+        settings = bot_settings(fake, url, tmp_path)
+        await asyncio.to_thread(migrate, url)
+        harness = Harness(fake, settings)
+        message = fake.make_message(FLOOD, text="hello")
+        first = 1_000_000  # above the fake's own update ids
+        rows = [
+            {"update_id": i, "chat_id": FLOOD, "payload": {"update_id": i, "message": message}}
+            for i in range(first, first + PENDING_AT_START)
+        ]
+        async with harness.db.session() as session:
+            await session.execute(insert(InboxUpdate), rows)
+        caplog.set_level(logging.INFO, logger="bot.ingest")
+
+        await harness.start()
+        try:
+            assert "Between" in "\n".join(await harness.send(SAM, "/start"))
+        finally:
+            await harness.stop()
+            await harness.db.dispose()
+
+    queued = [r.getMessage() for r in caplog.records if "unfinished updates" in r.getMessage()]
+    assert f"queued {PENDING_AT_START} unfinished updates again" in queued
+
+
+async def test_a_statement_with_too_many_parameters_is_a_bug_not_an_outage(
+    tmp_path: Path,
+) -> None:
+    async with empty_database("postgres", tmp_path) as url:
+        await asyncio.to_thread(migrate, url)
+        db = Database(url, TextCipher([Fernet.generate_key()]))
+        try:
+            async with db.session() as session:
+                with pytest.raises(DBAPIError) as caught:
+                    await session.scalars(
+                        select(InboxUpdate.update_id).where(
+                            InboxUpdate.update_id.in_(range(PENDING_AT_START))
+                        )
+                    )
+        finally:
+            await db.dispose()
+
+    assert not is_database_outage(caught.value)
