@@ -1,4 +1,4 @@
-"""The `between` command: `run` the bot, `migrate` the database."""
+"""The `between` command: `run` the bot, `migrate` the database, `rekey` its values."""
 
 from __future__ import annotations
 
@@ -36,6 +36,22 @@ TOKEN_REFUSED = (
 )
 
 
+REKEYED = (
+    "Re-encrypted {count} values with the first key in ENCRYPTION_KEY; "
+    "the other keys can now be removed from it."
+)
+
+
+async def _rekey(settings: Settings) -> int:
+    from bot.app import open_database
+
+    db = open_database(settings)
+    try:
+        return await db.rekey()
+    finally:
+        await db.dispose()
+
+
 async def _run_until_signalled(settings: Settings, workers_only: bool) -> None:
     from bot.app import serve, serve_workers
 
@@ -52,6 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("run", help="run the whole bot (migrates first)")
     commands.add_parser("worker", help="transcribe voice notes only (scale out on more machines)")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser(
+        "rekey", help="re-encrypt everything with the newest ENCRYPTION_KEY (then drop the old)"
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -60,6 +79,13 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level, settings.telegram_bot_token)
     if args.command == "migrate":
         migrate(settings.resolved_database_url)
+    elif args.command == "rekey":
+        migrate(settings.resolved_database_url)
+        try:
+            count = asyncio.run(_rekey(settings))
+        except KeyMismatch:
+            sys.exit(KEY_MISMATCH)
+        print(REKEYED.format(count=count))
     else:
         if not settings.telegram_bot_token:
             sys.exit(MISSING_TOKEN)

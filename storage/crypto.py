@@ -49,6 +49,10 @@ class TextCipher:
     def decrypt(self, token: str) -> str:
         return self._fernet.decrypt(token.encode("ascii")).decode()
 
+    def rotate(self, token: str) -> str:
+        """The same value, encrypted with the first (newest) key."""
+        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+
 
 def use_cipher(engine: AsyncEngine, cipher: TextCipher) -> None:
     """Give this engine the key its encrypted columns use."""
@@ -141,4 +145,49 @@ async def check_key_and_encrypt_old_rows(engine: AsyncEngine, tables: Sequence[T
             rewritten += len(rows)
     if rewritten:
         logger.info("encrypted %d values stored before encryption at rest", rewritten)
+    return rewritten
+
+
+REKEY_CHUNK = 500  # rows read and rewritten per transaction
+
+
+async def reencrypt_with_newest_key(engine: AsyncEngine, tables: Sequence[Table]) -> int:
+    """Rewrite every encrypted value (in every encrypted column of `tables`) with the newest
+    key, so older keys can be retired; text stored before encryption is encrypted too.
+
+    Each value is replaced only if it is still the one read, so a process writing at the same
+    time (with the newest key already) loses nothing. Returns how many values were rewritten.
+    """
+    cipher = _cipher(engine.sync_engine.dialect)
+    rewritten = 0
+    for table, name in encrypted_columns(tables):
+        (key,) = table.primary_key.columns
+        raw = type_coerce(table.c[name], Text)
+        after: Any = None
+        while True:
+            query = select(key, raw).where(raw.is_not(None)).order_by(key).limit(REKEY_CHUNK)
+            if after is not None:
+                query = query.where(key > after)
+            async with engine.begin() as connection:
+                rows = (await connection.execute(query)).all()
+                for row_key, value in rows:
+                    if value.startswith(TOKEN_PREFIX):
+                        try:
+                            fresh = cipher.rotate(value)
+                        except InvalidToken as error:
+                            raise KeyMismatch(
+                                f"a value in {table.name}.{name} cannot be opened"
+                            ) from error
+                    else:  # stored before encryption at rest
+                        fresh = cipher.encrypt(value)
+                    await connection.execute(
+                        update(table)
+                        .where(key == row_key, raw == value)
+                        .values({name: type_coerce(fresh, Text)})
+                    )
+                rewritten += len(rows)
+            if len(rows) < REKEY_CHUNK:
+                break
+            after = rows[-1][0]
+    logger.info("re-encrypted %d values with the newest key", rewritten)
     return rewritten

@@ -25,6 +25,7 @@ from storage.crypto import (
     KeyMismatch,
     TextCipher,
     check_key_and_encrypt_old_rows,
+    reencrypt_with_newest_key,
     use_cipher,
 )
 from storage.models import Base, KeyCheck
@@ -75,6 +76,12 @@ class Database:
             await session.execute(insert_ignoring_duplicates(dialect, KeyCheck, seal, "id"))
             if await session.scalar(select(KeyCheck.sealed)) != KEY_CHECK_TEXT:
                 raise KeyMismatch("the key check value does not match")
+
+    async def rekey(self) -> int:
+        """Re-encrypt every value with the newest key, the key check included: afterwards the
+        older keys can be removed. Returns how many values were rewritten."""
+        await self.check_key()
+        return await reencrypt_with_newest_key(self.engine, list(Base.metadata.tables.values()))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

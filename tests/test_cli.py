@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -10,9 +11,17 @@ import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy import select
 
 from bot.cli import KEY_MISMATCH, MISSING_TOKEN, TOKEN_REFUSED
+from storage.crypto import encrypted_columns
+from storage.db import migrate
+from storage.models import Base, Conversation, Practice, Report
+from tests.conftest import Harness, bot_settings
 from tests.fake_telegram import FakeTelegram
+from tests.test_practice_flows import saved_practice
+
+REKEY_SAM = 4201
 
 
 def between(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -106,3 +115,51 @@ def test_run_with_a_token_telegram_refuses_says_so_in_one_sentence(tmp_path: Pat
             assert result.returncode != 0
             assert result.stderr.strip().splitlines()[-1] == TOKEN_REFUSED.format(command=command)
             assert "Traceback" not in result.stderr and "not-the-token" not in result.stderr
+
+
+async def test_rekey_lets_the_old_key_be_removed(
+    fake: FakeTelegram, database_url: str, tmp_path: Path
+) -> None:
+    """Written under key A; `between rekey` with ENCRYPTION_KEY=B,A; then B alone starts and
+    reads every encrypted value there is."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings = bot_settings(fake, database_url, tmp_path).model_copy(
+        update={"encryption_key": old}
+    )
+    harness = Harness(fake, settings)
+    await asyncio.to_thread(migrate, database_url)
+    await harness.start()
+    await saved_practice(harness, REKEY_SAM, reward="a song")
+    await harness.send(REKEY_SAM, "/done")
+    await harness.press(REKEY_SAM, "Did it")
+    await harness.send(REKEY_SAM, "a quiet reflection")
+    await harness.send(REKEY_SAM, "/new")
+    await harness.send(REKEY_SAM, "a goal left half-way")
+    await harness.stop()
+    await harness.db.dispose()
+
+    env = {"DATABASE_URL": database_url, "BETWEEN_DATA_DIR": str(settings.data_dir)}
+    result = await asyncio.to_thread(
+        between, "rekey", env={**env, "ENCRYPTION_KEY": f"{new},{old}"}, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+
+    retired = settings.model_copy(update={"encryption_key": new})
+    harness = Harness(fake, retired)
+    await harness.start()
+    try:
+        assert await harness.send(REKEY_SAM, "/help")
+        values = []
+        async with harness.db.session() as session:
+            for table, name in encrypted_columns(list(Base.metadata.tables.values())):
+                values += (await session.scalars(select(table.c[name]))).all()
+            practice = await session.scalar(select(Practice))
+            report = await session.scalar(select(Report))
+            conversation = await session.get(Conversation, REKEY_SAM)
+    finally:
+        await harness.stop()
+        await harness.db.dispose()
+    assert len(values) > 10
+    assert practice is not None and practice.reward == "a song"
+    assert report is not None and report.reflection == "a quiet reflection"
+    assert conversation is not None and conversation.data["goal"] == "a goal left half-way"
