@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         "rekey", help="re-encrypt everything with the newest ENCRYPTION_KEY (then drop the old)"
     )
     args = parser.parse_args(argv)
+    os.umask(0o077)  # everything Between writes (database, WAL, audio, keys) is the owner's only
     try:
         settings = Settings()
     except ValidationError as error:

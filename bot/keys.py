@@ -8,12 +8,12 @@ import secrets
 from pathlib import Path
 
 from storage.crypto import TextCipher
+from storage.files import private_folder
 
 
 def load_or_create_key(data_dir: Path, name: str, size: int = 32) -> bytes:
     """Return the key stored as `data_dir/keys/name`, creating it atomically on first use."""
-    folder = data_dir / "keys"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = private_folder(data_dir / "keys")
     path = folder / name
     if not path.exists():
         draft = folder / f".{name}.{os.getpid()}"

@@ -16,6 +16,7 @@ from bot.faults import is_telegram_hiccup
 from bot.texts import en as t
 from handlers.common import Turn, short_answer
 from storage import repo
+from storage.files import private_file, private_folder
 from storage.models import JobStatus, TranscriptionJob
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ async def receive(turn: Turn) -> None:
         # No job row if the update rolls back: nothing may then refer to the file.
         current_unit.get().after_rollback.append(partial(_delete, path))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(private_folder(path.parent) / path.name)
             telegram_file = await turn.context.bot.get_file(file_id)
             await telegram_file.download_to_drive(path)
             job.audio_path = str(path)

@@ -37,6 +37,7 @@ from bot.logs import describe
 from bot.texts import en as t
 from scheduler.cues import checkin_at, fit_quiet_hours, local_now, next_fire
 from storage.db import Database, insert_ignoring_duplicates
+from storage.files import private_folder
 from storage.models import (
     Delivery,
     DeliveryKind,
@@ -118,7 +119,7 @@ class SentJournal:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         self.entries: dict[int, tuple[int, datetime]] = self._read()
 
     def _read(self) -> dict[int, tuple[int, datetime]]:

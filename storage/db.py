@@ -28,6 +28,7 @@ from storage.crypto import (
     reencrypt_with_newest_key,
     use_cipher,
 )
+from storage.files import private_file, private_folder
 from storage.models import Base, KeyCheck
 
 logger = logging.getLogger(__name__)
@@ -96,9 +97,11 @@ def insert_ignoring_duplicates(
 
 
 def _ensure_sqlite_folder(url: str) -> None:
+    """The data folder owner-only, and the database file too before SQLite creates it (its
+    -wal, -shm and -journal files take the database file's mode)."""
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(private_folder(Path(database).parent) / Path(database).name)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -10,6 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 from sqlalchemy import Text, select, text, type_coerce
+from sqlalchemy.engine import make_url
 
 from bot.app import open_database
 from bot.config import Settings
@@ -205,3 +206,48 @@ async def test_a_second_process_with_another_key_is_refused_even_before_any_text
     finally:
         await bot.dispose()
         await worker.dispose()
+
+
+def loose_modes(folder: Path) -> dict[str, str]:
+    """Everything under `folder` (itself included) that anyone but the owner can read."""
+    paths = [folder, *folder.rglob("*")] if folder.is_dir() else [folder]
+    return {
+        str(p.relative_to(folder.parent)): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in paths
+        if p.exists() and stat.S_IMODE(p.stat().st_mode) & 0o077
+    }
+
+
+async def test_everything_the_running_bot_writes_is_the_owners_only(harness: Harness) -> None:
+    await saved_practice(harness, SAM)
+    await send_voice(harness, SAM, "sister.ogg")
+    await settled_jobs(harness)
+    data = harness.settings.data_dir
+    database = Path(make_url(harness.db.url).database or "")
+    written = [data]
+    if harness.db.is_sqlite:
+        written += [database.with_name(database.name + end) for end in ("", "-wal", "-shm")]
+        assert all(p.exists() for p in written)
+
+    assert {p.name for p in data.iterdir()} >= {"audio", "keys"}
+    assert {k: v for p in written for k, v in loose_modes(p).items()} == {}
+
+
+def test_between_migrate_creates_an_owner_only_data_folder_and_database(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "nested" / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"],
+        env={**env, "BETWEEN_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (data / "between.db").exists()
+
+    assert loose_modes(tmp_path / "nested") == {}

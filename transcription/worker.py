@@ -34,6 +34,7 @@ from bot.safety import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, ment
 from bot.summary import split_message
 from bot.texts import en as t
 from storage.db import Database
+from storage.files import private_file, private_folder
 from storage.models import JobStatus, SafetyFlag, TranscriptionJob, User, utcnow
 from transcription.engine import AudioProblem, ModelProblem, Transcriber
 
@@ -261,7 +262,7 @@ class TranscriptionWorker:
         if path.is_file() or not job.file_id:
             return path
         path = self._fetched(job)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(private_folder(path.parent) / path.name)
         try:
             await (await self._bot.get_file(job.file_id)).download_to_drive(path)
         except TelegramError as error:
