@@ -10,7 +10,10 @@ check, bounded decode, VAD, no-speech filtering), on
   readings and recorded card names): `pip download --no-deps --no-binary :all: pocketsphinx`,
   untar, and pass its test/data folder;
 - Spanish and German: the committed clips (languages.json), heard with the language set.
-WER is pooled over each set's words; time is per audio second, one warm process, one run each.
+WER is pooled over each set's words, after the standard Whisper normalisers (the
+`whisper-normalizer` package, `pip install -e '.[bench]'`: OpenAI's EnglishTextNormalizer for
+English, so "Mr."/"mister", "10"/"ten", "colour"/"color" are not errors; BasicTextNormalizer for
+the others); "raw" is ours without normalising. Time is per audio second, one warm process.
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from whisper_normalizer.basic import BasicTextNormalizer  # noqa: E402
+from whisper_normalizer.english import EnglishTextNormalizer  # noqa: E402
+
 from tests.test_model import word_error_rate, words  # noqa: E402
 from transcription.engine import Transcriber, audio_duration  # noqa: E402
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
+ENGLISH, BASIC = EnglishTextNormalizer(), BasicTextNormalizer()
 
 
 def real_speech(folder: Path, tmp: Path) -> dict[Path, str]:
@@ -58,7 +65,7 @@ def real_speech(folder: Path, tmp: Path) -> dict[Path, str]:
 def measure(model: Transcriber, clips: dict[Path, tuple[str, str]], beam: int) -> str:
     """One row: WER and time per audio second, bare and ours."""
     model.beam_size = beam
-    n = audio = bare_s = ours_s = bare_err = ours_err = 0.0
+    n = audio = bare_s = ours_s = bare_err = ours_err = raw_n = raw_err = 0.0
     for path, (language, said) in clips.items():
         seconds = audio_duration(path)
         began = time.perf_counter()
@@ -68,12 +75,16 @@ def measure(model: Transcriber, clips: dict[Path, tuple[str, str]], beam: int) -
         began = time.perf_counter()
         ours = model.transcribe(path, max_seconds=600, language=language).text
         ours_s += time.perf_counter() - began
-        count = len(words(said))
+        norm = ENGLISH if language == "en" else BASIC
+        count = len(words(norm(said)))
         n, audio = n + count, audio + seconds
-        bare_err += count * word_error_rate(said, bare)
-        ours_err += count * word_error_rate(said, ours)
+        bare_err += count * word_error_rate(norm(said), norm(bare))
+        ours_err += count * word_error_rate(norm(said), norm(ours))
+        raw_n += len(words(said))
+        raw_err += len(words(said)) * word_error_rate(said, ours)
     return (
-        f"WER ours {ours_err / n:.3f} bare {bare_err / n:.3f} | s per audio s ours "
+        f"WER ours {ours_err / n:.3f} bare {bare_err / n:.3f} (raw ours {raw_err / raw_n:.3f}) | "
+        "s per audio s ours "
         f"{ours_s / audio:.3f} bare {bare_s / audio:.3f} ({audio:.0f} s of audio, {n:.0f} words)"
     )
 
