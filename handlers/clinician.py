@@ -267,6 +267,13 @@ def _inside(
     return or_(false(), *(and_(column >= a, column < b) for a, b in spans if a < b))
 
 
+def _moment_inside(
+    moment: datetime, periods: Sequence[Period], start: datetime, end: datetime
+) -> bool:
+    """`_inside` for a moment already read (from an encrypted column)."""
+    return start <= moment < end and any(p.start <= moment < p.end for p in periods)
+
+
 async def gather(
     session: AsyncSession, client: User, clinician_id: int, since: date, until: date
 ) -> summary.ClientFacts:
@@ -370,15 +377,16 @@ async def gather(
         )
     ).all()
     crisis_periods = [p for p in periods if p.crisis]
-    flags = (
-        await session.scalars(
-            select(SafetyFlag)
-            .where(
-                SafetyFlag.user_id == client.id, _inside(SafetyFlag.at, crisis_periods, start, end)
+    # A flag's moment is encrypted at rest: the window is applied here, not in SQL.
+    flags = [
+        flag
+        for flag in (
+            await session.scalars(
+                select(SafetyFlag).where(SafetyFlag.user_id == client.id).order_by(SafetyFlag.id)
             )
-            .order_by(SafetyFlag.id)
-        )
-    ).all()
+        ).all()
+        if _moment_inside(flag.at, crisis_periods, start, end)
+    ]
     last = await session.scalar(
         select(Report.local_date)
         .join(Practice, Practice.id == Report.practice_id)

@@ -6,10 +6,12 @@ own and a value read without one fails loudly instead of coming back as cipherte
 
 from __future__ import annotations
 
+import enum
 import hmac
 import json
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -86,6 +88,11 @@ class EncryptedText(TypeDecorator[str]):
     impl = Text
     cache_ok = True
 
+    @staticmethod
+    def from_plaintext(text: str) -> Any:
+        """The value a column of this type held before it was encrypted, from its text."""
+        return text
+
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else _cipher(dialect).encrypt(value)
 
@@ -98,6 +105,7 @@ class EncryptedJSON(TypeDecorator[Any]):
 
     impl = Text
     cache_ok = True
+    from_plaintext = staticmethod(json.loads)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
@@ -108,13 +116,73 @@ class EncryptedJSON(TypeDecorator[Any]):
         return None if value is None else json.loads(_open(value, dialect))
 
 
+class _EncryptedScalar(TypeDecorator[Any]):
+    """A number, choice or moment stored as encrypted text: queries can neither filter nor sort
+    on it (do that in Python), and the database cannot tell one value from another."""
+
+    impl = Text
+    cache_ok = True
+
+    def to_text(self, value: Any) -> str:
+        raise NotImplementedError
+
+    def from_plaintext(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else _cipher(dialect).encrypt(self.to_text(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else self.from_plaintext(_open(str(value), dialect))
+
+
+class EncryptedInteger(_EncryptedScalar):
+    """A rating (belief, intensity) stored encrypted."""
+
+    def to_text(self, value: Any) -> str:
+        return str(int(value))
+
+    def from_plaintext(self, text: str) -> int:
+        return int(text)
+
+
+class EncryptedChoice(_EncryptedScalar):
+    """One of a fixed set of labels (an Enum member, or a plain string) stored encrypted."""
+
+    def __init__(self, choices: type[enum.StrEnum] | None = None) -> None:
+        super().__init__()
+        self.choices = choices
+
+    def to_text(self, value: Any) -> str:
+        return str(value.value if isinstance(value, enum.Enum) else value)
+
+    def from_plaintext(self, text: str) -> Any:
+        return self.choices(text) if self.choices else text
+
+
+class EncryptedMoment(_EncryptedScalar):
+    """An aware UTC datetime stored encrypted (ISO 8601)."""
+
+    def to_text(self, value: Any) -> str:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).isoformat()
+
+    def from_plaintext(self, text: str) -> datetime:
+        moment = datetime.fromisoformat(text)  # also what either database printed before
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+ENCRYPTED_TYPES = (EncryptedText, EncryptedJSON, _EncryptedScalar)
+
+
 def encrypted_columns(tables: Sequence[Table]) -> list[tuple[Table, str]]:
     """Every (table, column) whose values are encrypted."""
     return [
         (table, column.name)
         for table in tables
         for column in table.columns
-        if isinstance(column.type, EncryptedText | EncryptedJSON)
+        if isinstance(column.type, ENCRYPTED_TYPES)
     ]
 
 
@@ -140,7 +208,7 @@ async def check_key_and_encrypt_old_rows(engine: AsyncEngine, tables: Sequence[T
             ).all()
             for row in rows:
                 match = [key == row[i] for i, key in enumerate(keys)]
-                plain = row[-1] if isinstance(column.type, EncryptedText) else json.loads(row[-1])
+                plain = column.type.from_plaintext(str(row[-1]))
                 await connection.execute(update(table).where(*match).values({name: plain}))
             rewritten += len(rows)
     if rewritten:
@@ -171,7 +239,7 @@ async def reencrypt_with_newest_key(engine: AsyncEngine, tables: Sequence[Table]
             async with engine.begin() as connection:
                 rows = (await connection.execute(query)).all()
                 for row_key, value in rows:
-                    if value.startswith(TOKEN_PREFIX):
+                    if str(value).startswith(TOKEN_PREFIX):
                         try:
                             fresh = cipher.rotate(value)
                         except InvalidToken as error:
@@ -179,7 +247,7 @@ async def reencrypt_with_newest_key(engine: AsyncEngine, tables: Sequence[Table]
                                 f"a value in {table.name}.{name} cannot be opened"
                             ) from error
                     else:  # stored before encryption at rest
-                        fresh = cipher.encrypt(value)
+                        fresh = cipher.encrypt(str(value))
                     await connection.execute(
                         update(table)
                         .where(key == row_key, raw == value)

@@ -22,7 +22,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.crypto import EncryptedJSON, EncryptedText
+from storage.crypto import (
+    EncryptedChoice,
+    EncryptedInteger,
+    EncryptedJSON,
+    EncryptedMoment,
+    EncryptedText,
+)
 
 
 def utcnow() -> datetime:
@@ -175,7 +181,7 @@ class Report(Base):
         ForeignKey("practices.id", ondelete="CASCADE"), index=True
     )
     outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
-    obstacle: Mapped[Obstacle | None] = mapped_column(_enum(Obstacle))
+    obstacle: Mapped[Obstacle | None] = mapped_column(EncryptedChoice(Obstacle))
     obstacle_note: Mapped[str | None] = mapped_column(EncryptedText)
     reflection: Mapped[str | None] = mapped_column(EncryptedText)
     local_date: Mapped[date] = mapped_column(Date)
@@ -262,13 +268,13 @@ class ThoughtRecord(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     situation: Mapped[str] = mapped_column(EncryptedText)
     thought: Mapped[str] = mapped_column(EncryptedText)
-    belief_before: Mapped[int] = mapped_column(Integer)
+    belief_before: Mapped[int] = mapped_column(EncryptedInteger)
     feeling: Mapped[str] = mapped_column(EncryptedText)
-    intensity_before: Mapped[int] = mapped_column(Integer)
-    trap: Mapped[str] = mapped_column(String(32))
+    intensity_before: Mapped[int] = mapped_column(EncryptedInteger)
+    trap: Mapped[str] = mapped_column(EncryptedChoice)
     balanced: Mapped[str] = mapped_column(EncryptedText)
-    belief_after: Mapped[int] = mapped_column(Integer)
-    intensity_after: Mapped[int] = mapped_column(Integer)
+    belief_after: Mapped[int] = mapped_column(EncryptedInteger)
+    intensity_after: Mapped[int] = mapped_column(EncryptedInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -376,9 +382,10 @@ class SafetyFlag(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    source: Mapped[str] = mapped_column(String(16))
+    # Encrypted: filter and order flags in Python (by id for order), never in SQL.
+    source: Mapped[str] = mapped_column(EncryptedChoice)
     words: Mapped[str] = mapped_column(EncryptedText)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(EncryptedMoment, default=utcnow)
 
 
 class Conversation(Base):

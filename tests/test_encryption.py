@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import stat
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
+from alembic import command
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 from sqlalchemy import Text, select, text, type_coerce
@@ -14,13 +16,16 @@ from sqlalchemy.engine import make_url
 
 from bot.app import open_database
 from bot.config import Settings
-from storage.crypto import KeyMismatch, TextCipher, check_key_and_encrypt_old_rows
-from storage.db import Database, migrate
+from storage.crypto import TOKEN_PREFIX, KeyMismatch, TextCipher, check_key_and_encrypt_old_rows
+from storage.db import Database, alembic_config, migrate
 from storage.models import (
     Base,
     Conversation,
+    Obstacle,
+    Outcome,
     Practice,
     Report,
+    SafetyFlag,
     ThoughtRecord,
     TranscriptionJob,
     User,
@@ -155,7 +160,7 @@ async def test_text_stored_before_encryption_is_encrypted_at_start(database_url:
             )
         rewritten = await check_key_and_encrypt_old_rows(db.engine, TABLES)
 
-        assert rewritten == 4  # situation, thought, feeling, balanced
+        assert rewritten == 9  # situation, thought, feeling, balanced, trap, four ratings
         async with db.session() as session:
             record = await session.scalar(select(ThoughtRecord))
             raw = await session.scalar(select(type_coerce(ThoughtRecord.situation, Text)))
@@ -251,3 +256,128 @@ def test_between_migrate_creates_an_owner_only_data_folder_and_database(tmp_path
     assert (data / "between.db").exists()
 
     assert loose_modes(tmp_path / "nested") == {}
+
+
+STATE_COLUMNS = [
+    ThoughtRecord.belief_before,
+    ThoughtRecord.intensity_before,
+    ThoughtRecord.belief_after,
+    ThoughtRecord.intensity_after,
+    ThoughtRecord.trap,
+    Report.obstacle,
+    SafetyFlag.source,
+    SafetyFlag.at,
+]
+
+
+async def add_states(db: Database) -> datetime:
+    """A thought record, a "not today" with its obstacle, and a crisis flag."""
+    at = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    async with db.session() as session:
+        session.add(User(id=SAM, first_name="Sam"))
+        await session.flush()
+        practice = Practice(
+            user_id=SAM, goal="g", step="s", anchor="a", cue_time=time(8, 0), days="*"
+        )
+        session.add(practice)
+        session.add(
+            ThoughtRecord(
+                user_id=SAM,
+                situation="x",
+                thought="x",
+                belief_before=83,
+                feeling="x",
+                intensity_before=71,
+                trap="catastrophising",
+                balanced="x",
+                belief_after=29,
+                intensity_after=37,
+            )
+        )
+        session.add(SafetyFlag(user_id=SAM, source="voice", words="x", at=at))
+        await session.flush()
+        session.add(
+            Report(
+                practice_id=practice.id,
+                outcome=Outcome.NOT_TODAY,
+                obstacle=Obstacle.PRESSURE,
+                local_date=date(2026, 3, 4),
+            )
+        )
+    return at
+
+
+async def test_ratings_traps_obstacles_and_crisis_flags_are_encrypted_at_rest(
+    database_url: str,
+) -> None:
+    await asyncio.to_thread(migrate, database_url)
+    db = Database(database_url, TextCipher([Fernet.generate_key()]))
+    try:
+        at = await add_states(db)
+        async with db.session() as session:
+            raw = [
+                await session.scalar(select(type_coerce(column, Text))) for column in STATE_COLUMNS
+            ]
+            record = await session.scalar(select(ThoughtRecord))
+            report = await session.scalar(select(Report))
+            flag = await session.scalar(select(SafetyFlag))
+    finally:
+        await db.dispose()
+
+    assert all(str(value).startswith(TOKEN_PREFIX) for value in raw), raw
+    assert record is not None and report is not None and flag is not None
+    ratings = (record.belief_before, record.intensity_before)
+    assert (*ratings, record.belief_after, record.intensity_after) == (83, 71, 29, 37)
+    assert record.trap == "catastrophising"
+    assert report.obstacle is Obstacle.PRESSURE
+    assert (flag.source, flag.at) == ("voice", at)
+
+
+async def test_states_stored_in_clear_before_0011_are_kept_and_encrypted_at_start(
+    database_url: str,
+) -> None:
+    config = alembic_config(database_url)
+    await asyncio.to_thread(command.upgrade, config, "0010")
+    db = Database(database_url, TextCipher([Fernet.generate_key()]))
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, first_name, active, checkin_time, quiet_start,"
+                    " quiet_end, quiet_mode, paused, is_clinician, created_at) VALUES"
+                    " (:u, 'Sam', true, '20:00', '22:00', '07:00', 'defer', false, false,"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"u": SAM},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO thought_records (user_id, situation, thought, belief_before,"
+                    " feeling, intensity_before, trap, balanced, belief_after, intensity_after,"
+                    " created_at) VALUES (:u, 's', 't', 83, 'f', 71, 'labelling', 'b', 29, 37,"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"u": SAM},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO safety_flags (user_id, source, words, at)"
+                    " VALUES (:u, 'message', 'w', :at)"
+                ),
+                {"u": SAM, "at": datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)},
+            )
+        await asyncio.to_thread(migrate, database_url)
+        await db.check_key()
+        async with db.session() as session:
+            raw = [await session.scalar(select(type_coerce(c, Text))) for c in STATE_COLUMNS[:5]]
+            record = await session.scalar(select(ThoughtRecord))
+            flag = await session.scalar(select(SafetyFlag))
+    finally:
+        await db.dispose()
+
+    assert all(str(value).startswith(TOKEN_PREFIX) for value in raw), raw
+    assert record is not None and flag is not None
+    ratings = (record.belief_before, record.intensity_before)
+    assert (*ratings, record.belief_after, record.intensity_after) == (83, 71, 29, 37)
+    assert record.trap == "labelling"
+    assert (flag.source, flag.at) == ("message", datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC))
