@@ -163,3 +163,24 @@ async def test_rekey_lets_the_old_key_be_removed(
     assert practice is not None and practice.reward == "a song"
     assert report is not None and report.reflection == "a quiet reflection"
     assert conversation is not None and conversation.data["goal"] == "a goal left half-way"
+
+
+async def test_migrations_produce_exactly_the_models_schema(database_url: str) -> None:
+    """A model changed without its migration fails here (Alembic's own comparison)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    await asyncio.to_thread(migrate, database_url)
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    assert differences == []
