@@ -38,7 +38,8 @@ from telegram.warnings import PTBUserWarning
 from bot.context import SERVICES_KEY, BetweenContext, UnitOfWork, current_unit
 from bot.faults import backoff, is_database_outage, is_transient, retry_seconds
 from bot.logs import describe
-from bot.safety import crisis_phrases, crisis_resources, mentions_crisis, private_words
+from bot.rules.crisis import crisis_phrases, crisis_resources, mentions_crisis
+from bot.safety import private_words
 from bot.texts import en as t
 from storage.db import Database, insert_ignoring_duplicates
 from storage.models import InboxStatus, InboxUpdate, utcnow

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import Forbidden
 
-from bot import summary
 from bot.logs import describe
+from bot.messages import split_message
+from bot.rules import summary
 from bot.texts import en as t
 from handlers import design
 from handlers import thought as thought_steps
@@ -482,7 +483,7 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
     fact = await gather(turn.session, client, user.id, since, today)
     await _audit(turn, [client.id], "summary")
     share.last_summary_at = utcnow()
-    for part in summary.split_message(summary.render(fact)):
+    for part in split_message(summary.render(fact)):
         await turn.say(part)
     chat = turn.update.effective_chat
     assert chat is not None

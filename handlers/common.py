@@ -14,7 +14,7 @@ from telegram.error import BadRequest
 
 from bot.context import BetweenContext
 from bot.languages import language_code
-from bot.summary import split_message
+from bot.messages import split_message
 from bot.texts import en as t
 from scheduler.cues import local_now
 from storage import repo

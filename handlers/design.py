@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.coaching import is_confident_enough
-from bot.parsing import parse_rating
+from bot.rules.coaching import is_confident_enough
+from bot.rules.parsing import parse_rating
 from bot.texts import en as t
 from handlers import fields
 from handlers.common import Turn, short_answer

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
-from bot.parsing import EVERY_DAY, WEEKDAYS, WEEKDAYS_ONLY, normalise_days, parse_days, parse_time
+from bot.rules.parsing import (
+    EVERY_DAY,
+    WEEKDAYS,
+    WEEKDAYS_ONLY,
+    normalise_days,
+    parse_days,
+    parse_time,
+)
 from bot.texts import en as t
 from handlers.common import Button, Turn, short_answer
 

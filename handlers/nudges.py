@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from bot.parsing import parse_time, parse_until, pause_holds
+from bot.rules.parsing import parse_time, parse_until, pause_holds
 from bot.texts import en as t
 from handlers.common import Turn, local_today
 from scheduler.cues import at_local, fit_quiet_hours, local_now

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.parsing import resolve_timezone
+from bot.rules.parsing import resolve_timezone
 from bot.texts import en as t
 from handlers.common import Turn, short_answer
 from handlers.safety import crisis_text

@@ -12,8 +12,8 @@ from functools import partial
 from telegram import InputFile, Update
 from telegram.error import TelegramError
 
-from bot import mydata
 from bot.context import BetweenContext, current_unit
+from bot.rules import mydata
 from bot.texts import en as t
 from handlers.common import Turn, local_today
 from storage import privacy

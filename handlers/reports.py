@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import coaching
+from bot.rules import coaching
 from bot.texts import en as t
 from handlers import practices, supporters
 from handlers.common import Button, Turn, local_today, one_per_row, short_answer

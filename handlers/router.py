@@ -18,7 +18,7 @@ from bot.callbacks import Kind
 from bot.context import BetweenContext, current_unit
 from bot.ingest import defer_if_transient
 from bot.logs import describe
-from bot.safety import command_name
+from bot.rules.crisis import command_name
 from bot.texts import en as t
 from handlers import (
     clinician,

@@ -8,13 +8,8 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BetweenContext
-from bot.safety import (
-    MAX_FLAGGED_WORDS,
-    crisis_phrases,
-    crisis_resources,
-    mentions_crisis,
-    private_words,
-)
+from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
+from bot.safety import private_words
 from bot.texts import en as t
 from handlers.common import Turn
 from storage.models import SafetyFlag, User

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.parsing import parse_rating
+from bot.rules.parsing import parse_rating
 from bot.texts import en as t
 from handlers.common import Button, Turn, one_per_row, short_answer
 from storage import repo

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.coaching import (
+from bot.rules.coaching import (
     ADJUSTMENTS,
     DayReport,
     is_confident_enough,

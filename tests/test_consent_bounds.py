@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot import summary
+from bot.rules import summary
 from bot.texts import en as t
 from storage.db import alembic_config, migrate
 from storage.models import (
@@ -300,7 +300,7 @@ def test_the_chart_is_drawn_without_pyplot() -> None:
     program = (
         "import sys\n"
         "from datetime import date\n"
-        "from bot import summary\n"
+        "from bot.rules import summary\n"
         "f = summary.ClientFacts('Sam', date(2026, 1, 1), date(2026, 1, 7), "
         "[summary.PracticeFacts('read', False, 1)], [], [], None)\n"
         "assert summary.chart(f).startswith(b'\\x89PNG')\n"

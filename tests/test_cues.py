@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.parsing import EVERY_DAY
+from bot.rules.parsing import EVERY_DAY
 from scheduler.cues import checkin_at, fit_quiet_hours, next_fire
 
 # (zone, a date a few days before a change, the change is in the window that follows)

@@ -6,7 +6,7 @@ from datetime import date, time
 
 import pytest
 
-from bot.parsing import (
+from bot.rules.parsing import (
     parse_days,
     parse_rating,
     parse_time,

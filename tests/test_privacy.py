@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Table, select
 
-from bot import mydata
 from bot.config import Settings
+from bot.rules import mydata
 from bot.texts import en as t
 from handlers.privacy import CONFIRM_WITHIN, decide
 from storage.models import AuditEntry, Base, Practice, ThoughtRecord, User
@@ -426,6 +426,35 @@ def test_a_confirmation_counts_only_for_the_same_person_and_only_for_a_while() -
     assert decide("0", "0", asked, now, exists=False) == "erase"
 
 
+async def test_an_old_button_after_forget_or_before_consent_starts_nothing(
+    harness: Harness,
+) -> None:
+    await saved_practice(harness, SAM)
+    await harness.send(SAM, "/done")
+    asked = harness.fake.last(SAM)  # report buttons
+    await set_user(harness, SAM, quiet_start=time(0, 0), quiet_end=time(0, 0))
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM)
+    nudge = (await harness.fake.wait_for(SAM, before + 1))[before]  # report + thought record
+    await harness.send(SAM, "/forget")
+    assert await harness.press(SAM, t.FORGET_YES) == [DONE]
+
+    # After /forget: neither a thought record nor a report is begun, and no user row either.
+    assert await harness.press_on(SAM, nudge, t.THOUGHT_BUTTON) == [t.BUTTON_BEFORE_CONSENT]
+    assert await harness.press_on(SAM, nudge, t.DID_IT) == [t.BUTTON_BEFORE_CONSENT]
+    left = await rows_about(harness, SAM)
+    assert {table for table, rows in left.items() if rows} == {"inbox"}
+
+    # Started again, consent not yet given: the same.
+    await harness.send(SAM, "/start")
+    assert await harness.press_on(SAM, nudge, t.THOUGHT_BUTTON) == [t.BUTTON_BEFORE_CONSENT]
+    assert await harness.press_on(SAM, asked, t.DID_IT) == [t.BUTTON_BEFORE_CONSENT]
+    left = await rows_about(harness, SAM)
+    assert {table for table, rows in left.items() if rows} == {"inbox", "users", "conversations"}
+    assert [row["flow"] for row in left["conversations"].values()] == ["onboarding"]
+    assert t.SOMETHING_WENT_WRONG not in harness.fake.texts(SAM)
+
+
 async def test_mydata_names_other_people_by_name_and_role_never_by_telegram_id(
     harness: Harness,
 ) -> None:
@@ -455,32 +484,3 @@ async def test_mydata_names_other_people_by_name_and_role_never_by_telegram_id(
         (repr({"role": "client", "first_name": "Sam"}), "'you'"),
     }
     assert (doctor, "summary") in [(a["actor"], a["action"]) for a in export["audit_log"]]
-
-
-async def test_an_old_button_after_forget_or_before_consent_starts_nothing(
-    harness: Harness,
-) -> None:
-    await saved_practice(harness, SAM)
-    await harness.send(SAM, "/done")
-    asked = harness.fake.last(SAM)  # report buttons
-    await set_user(harness, SAM, quiet_start=time(0, 0), quiet_end=time(0, 0))
-    before = len(harness.fake.sent(SAM))
-    await make_due(harness, SAM)
-    nudge = (await harness.fake.wait_for(SAM, before + 1))[before]  # report + thought record
-    await harness.send(SAM, "/forget")
-    assert await harness.press(SAM, t.FORGET_YES) == [DONE]
-
-    # After /forget: neither a thought record nor a report is begun, and no user row either.
-    assert await harness.press_on(SAM, nudge, t.THOUGHT_BUTTON) == [t.BUTTON_BEFORE_CONSENT]
-    assert await harness.press_on(SAM, nudge, t.DID_IT) == [t.BUTTON_BEFORE_CONSENT]
-    left = await rows_about(harness, SAM)
-    assert {table for table, rows in left.items() if rows} == {"inbox"}
-
-    # Started again, consent not yet given: the same.
-    await harness.send(SAM, "/start")
-    assert await harness.press_on(SAM, nudge, t.THOUGHT_BUTTON) == [t.BUTTON_BEFORE_CONSENT]
-    assert await harness.press_on(SAM, asked, t.DID_IT) == [t.BUTTON_BEFORE_CONSENT]
-    left = await rows_about(harness, SAM)
-    assert {table for table, rows in left.items() if rows} == {"inbox", "users", "conversations"}
-    assert [row["flow"] for row in left["conversations"].values()] == ["onboarding"]
-    assert t.SOMETHING_WENT_WRONG not in harness.fake.texts(SAM)

@@ -33,7 +33,8 @@ from sqlalchemy import func, select
 from bot.callbacks import MAX_BYTES, CallbackSigner
 from bot.config import Settings
 from bot.keys import load_or_create_key
-from bot.parsing import (
+from bot.messages import split_message, telegram_length
+from bot.rules.parsing import (
     EVERY_DAY,
     WEEKDAYS,
     parse_days,
@@ -42,7 +43,6 @@ from bot.parsing import (
     parse_until,
     resolve_timezone,
 )
-from bot.summary import split_message, telegram_length
 from bot.texts import en as t
 from storage import codes, repo
 from storage.models import (

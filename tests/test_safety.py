@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.safety import crisis_phrases, mentions_crisis
+from bot.rules.crisis import crisis_phrases, mentions_crisis
 from bot.texts import en as t
 from storage.models import Conversation, Practice, SafetyFlag, Share, User
 from tests.conftest import Harness

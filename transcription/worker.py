@@ -30,8 +30,8 @@ from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.faults import backoff, is_database_outage, is_telegram_hiccup
 from bot.logs import describe
-from bot.safety import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
-from bot.summary import split_message
+from bot.messages import split_message
+from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
 from bot.texts import en as t
 from storage.db import Database
 from storage.files import private_file, private_folder
