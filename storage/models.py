@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.rules.vocabulary import Obstacle, Outcome, PracticeStatus, QuietMode
 from storage.crypto import (
     EncryptedChoice,
     EncryptedInteger,
@@ -59,27 +60,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-class Outcome(enum.StrEnum):
-    DID = "did"
-    PARTLY = "partly"
-    NOT_TODAY = "not_today"
-
-
-class Obstacle(enum.StrEnum):
-    FORGOT = "forgot"
-    TOO_BIG = "too_big"
-    NO_TIME = "no_time"
-    PRESSURE = "pressure"
-    NOT_USEFUL = "not_useful"
-    OTHER = "other"
-
-
-class PracticeStatus(enum.StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    REMOVED = "removed"
-
-
 class DeliveryKind(enum.StrEnum):
     NUDGE = "nudge"
     CHECKIN = "checkin"
@@ -92,11 +72,6 @@ class DeliveryStatus(enum.StrEnum):
     SKIPPED = "skipped"  # reported already, paused, inactive, or inside quiet hours
     EXPIRED = "expired"  # due longer ago than the grace window when we got to it: not sent
     BLOCKED = "blocked"  # the client blocked the bot
-
-
-class QuietMode(enum.StrEnum):
-    DEFER = "defer"
-    SKIP = "skip"
 
 
 class JobStatus(enum.StrEnum):

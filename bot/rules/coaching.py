@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.rules.vocabulary import Obstacle, Outcome
 from bot.texts import en as t
-from storage.models import Obstacle, Outcome
 
 CONFIDENT_ENOUGH = 7
 RETHINK_AFTER_NOT_TODAY = 3
