@@ -10,11 +10,8 @@ import hmac
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import Forbidden
@@ -27,27 +24,10 @@ from handlers import design
 from handlers import thought as thought_steps
 from handlers.common import Turn, local_today
 from handlers.practices import card
-from scheduler.cues import at_local, local_now
+from scheduler.cues import local_now
 from storage import codes
-from storage.models import (
-    Adjustment,
-    AuditEntry,
-    Delivery,
-    DeliveryKind,
-    DeliveryStatus,
-    Invite,
-    JobStatus,
-    Practice,
-    PracticeStatus,
-    Report,
-    SafetyFlag,
-    Share,
-    Suggestion,
-    ThoughtRecord,
-    TranscriptionJob,
-    User,
-    utcnow,
-)
+from storage import sharing as sharing_db
+from storage.models import Adjustment, Invite, Report, Share, Suggestion, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +63,11 @@ async def invite(turn: Turn) -> None:
     if not user.is_clinician:
         await turn.say(t.CLINICIAN_ONLY)
         return
-    await turn.session.execute(
-        delete(Invite).where(Invite.clinician_id == user.id, Invite.used_by.is_(None))
-    )
     code = codes.new_code()
     expires = utcnow() + timedelta(days=INVITE_DAYS)
     [code_hash, *_] = codes.code_hashes(turn.session, code)
-    turn.session.add(Invite(code_hash=code_hash, clinician_id=user.id, expires_at=expires))
+    await sharing_db.replace_invite(turn.session, user.id, code_hash, expires)
     await turn.say(t.INVITE_CODE.format(code=code, until=expires.strftime("%-d %b")))
-
-
-def _usable(*where: Any) -> Any:
-    return and_(*where, Invite.used_by.is_(None), Invite.expires_at > utcnow())
 
 
 async def link(turn: Turn, args: list[str]) -> None:
@@ -105,8 +78,7 @@ async def link(turn: Turn, args: list[str]) -> None:
     hashes = codes.code_hashes(turn.session, " ".join(args))
 
     async def lookup() -> Invite | None:
-        query = select(Invite).where(_usable(Invite.code_hash.in_(hashes)))
-        return await turn.session.scalar(query) if hashes else None
+        return await sharing_db.usable_invite(turn.session, hashes)
 
     found = await codes.guarded(turn.session, codes.Kind.CODE, turn.user_id, lookup)
     if found is codes.LOCKED:
@@ -136,46 +108,28 @@ async def on_link_answer(turn: Turn, invite_id: str, answer: str) -> None:
         return
     clinician = await turn.session.get(User, found.clinician_id)
     name = clinician.first_name if clinician else ""
-    if await _shares(turn.session, client_id=turn.user_id, clinician_id=found.clinician_id):
+    if await sharing_db.live_shares(
+        turn.session, client_id=turn.user_id, clinician_id=found.clinician_id
+    ):
         await turn.say(t.ALREADY_SHARING.format(name=name))  # one live share per pair
         return
-    taken = await turn.session.scalar(
-        update(Invite)
-        .where(_usable(Invite.id == found.id))
-        .values(used_by=turn.user_id, used_at=utcnow())
-        .returning(Invite.clinician_id)
-    )
+    taken = await sharing_db.take_invite(turn.session, found.id, turn.user_id)
     if taken is None:
         await turn.say(t.LINK_UNKNOWN)
         return
-    turn.session.add(
-        Share(
-            client_id=turn.user_id,
-            clinician_id=taken,
-            consent_version=t.SHARE_CONSENT_VERSION,
-        )
-    )
+    sharing_db.start_share(turn.session, turn.user_id, taken, t.SHARE_CONSENT_VERSION)
     await turn.say(t.LINKED.format(name=name))
 
 
 async def sharing(turn: Turn) -> None:
     """`/sharing`: whom the client shares with, when they last looked, and a stop button."""
-    shares = await _shares(turn.session, client_id=turn.user_id)
+    shares = await sharing_db.live_shares(turn.session, client_id=turn.user_id)
     if not shares:
         await turn.say(t.SHARING_NONE)
         return
     for share in shares:
         clinician = await turn.session.get(User, share.clinician_id)
-        looked = await turn.session.scalar(
-            select(AuditEntry.at)
-            .where(
-                AuditEntry.actor_id == share.clinician_id,
-                AuditEntry.subject_id == turn.user_id,
-                AuditEntry.allowed.is_(True),
-            )
-            .order_by(AuditEntry.id.desc())
-            .limit(1)
-        )
+        looked = await sharing_db.last_look(turn.session, share.clinician_id, turn.user_id)
         lines = [
             t.SHARING_WITH.format(
                 name=clinician.first_name if clinician else "", since=share.started_at.date()
@@ -197,17 +151,6 @@ async def stop_sharing(turn: Turn, share_id: str) -> None:
     await turn.say(t.SHARING_STOPPED.format(name=clinician.first_name if clinician else ""))
 
 
-async def _shares(
-    session: AsyncSession, *, client_id: int | None = None, clinician_id: int | None = None
-) -> list[Share]:
-    query = select(Share).where(Share.stopped_at.is_(None)).order_by(Share.id)
-    if client_id is not None:
-        query = query.where(Share.client_id == client_id)
-    if clinician_id is not None:
-        query = query.where(Share.clinician_id == clinician_id)
-    return list((await session.scalars(query)).all())
-
-
 async def _audit(
     turn: Turn, subject_ids: Sequence[int | None], action: str, allowed: bool = True
 ) -> None:
@@ -215,127 +158,23 @@ async def _audit(
     once with what the update did so far: a reply that fails afterwards rolls back only what
     came later (handlers/router.py:error), never the record of the read. (Not a session of its
     own: on SQLite it would wait for this update's write lock.)"""
-    turn.session.add_all(
-        AuditEntry(actor_id=turn.user_id, subject_id=subject, action=action, allowed=allowed)
-        for subject in subject_ids
-    )
+    sharing_db.record_reads(turn.session, turn.user_id, subject_ids, action, allowed)
     await turn.session.commit()
     if not allowed:
         logger.warning("refused %s (recorded in the audit log)", action)
 
 
-@dataclass(frozen=True)
-class Period:
-    """A stretch of time a client shared with a clinician: [start, end)."""
-
-    start: datetime
-    end: datetime
-    crisis: bool  # the consent given then covered crisis-word messages
-
-
-async def visible_periods(
-    session: AsyncSession, clinician_id: int, client_id: int
-) -> list[Period]:
-    """What a clinician may read of a client, as times: the live share, from the moment the
-    client agreed (the preview says "from today on"). Nothing from before, nothing from a gap
-    when sharing was stopped, and nothing from an earlier share the client ended: stopping is
-    a withdrawal. Every clinician read goes through `gather`, which bounds by these."""
-    now = utcnow()
-    shares = await session.scalars(
-        select(Share).where(
-            Share.clinician_id == clinician_id,
-            Share.client_id == client_id,
-            Share.stopped_at.is_(None),
-        )
-    )
-    return [
-        Period(s.started_at, s.stopped_at or now, s.consent_version >= t.CRISIS_SHARED_SINCE)
-        for s in shares
-    ]
-
-
-def _inside(
-    column: Any,
-    periods: Sequence[Period],
-    start: datetime | None = None,
-    end: datetime | None = None,
-) -> ColumnElement[bool]:
-    """`column` (a moment) inside one of the periods, and inside [start, end) when given."""
-    spans = [
-        (max(p.start, start) if start else p.start, min(p.end, end) if end else p.end)
-        for p in periods
-    ]
-    return or_(false(), *(and_(column >= a, column < b) for a, b in spans if a < b))
-
-
-def _moment_inside(
-    moment: datetime, periods: Sequence[Period], start: datetime, end: datetime
-) -> bool:
-    """`_inside` for a moment already read (from an encrypted column)."""
-    return start <= moment < end and any(p.start <= moment < p.end for p in periods)
-
-
 async def gather(
     session: AsyncSession, client: User, clinician_id: int, since: date, until: date
 ) -> summary.ClientFacts:
-    """Collect what this clinician may see about one client in [since, until], local dates in
-    the client's zone: only what the client wrote while sharing with them (`visible_periods`),
-    and crisis-word messages only where that consent covered them."""
-    periods = await visible_periods(session, clinician_id, client.id)
-    zone = client.timezone or "UTC"
-    if periods:
-        since = min(max(since, local_now(zone, periods[0].start).date()), until)
-    start = at_local(since, time(0), zone)
-    end = at_local(until + timedelta(days=1), time(0), zone)
-    length = (until - since).days + 1
-    before = since - timedelta(days=length)
-    first_seen = periods[0].start if periods else end
-    practices = (
-        await session.scalars(
-            select(Practice)
-            .where(
-                Practice.user_id == client.id,
-                or_(Practice.status != PracticeStatus.REMOVED, Practice.updated_at >= first_seen),
-            )
-            .order_by(Practice.id)
-        )
-    ).all()
+    """What this clinician may see about one client in [since, until], ready to render."""
+    seen = await sharing_db.visible(
+        session, clinician_id, client, since, until, crisis_since=t.CRISIS_SHARED_SINCE
+    )
+    since = seen.since
     facts = []
-    for practice in practices:
-        reports = (
-            await session.scalars(
-                select(Report)
-                .where(
-                    Report.practice_id == practice.id,
-                    Report.local_date >= before,
-                    Report.local_date <= until,
-                    _inside(Report.created_at, periods),
-                )
-                .order_by(Report.id)
-            )
-        ).all()
-        nudged = (
-            await session.scalars(
-                select(Delivery.local_date).where(
-                    Delivery.practice_id == practice.id,
-                    Delivery.kind == DeliveryKind.NUDGE,
-                    Delivery.status == DeliveryStatus.SENT,
-                    Delivery.local_date >= since,
-                    Delivery.local_date <= until,
-                    _inside(Delivery.sent_at, periods),
-                )
-            )
-        ).all()
-        changes = (
-            await session.scalars(
-                select(Adjustment)
-                .where(
-                    Adjustment.practice_id == practice.id,
-                    _inside(Adjustment.created_at, periods, start, end),
-                )
-                .order_by(Adjustment.id)
-            )
-        ).all()
+    for item in seen.practices:
+        reports, nudged, practice = item.reports, item.nudged, item.practice
         current = [r for r in reports if r.local_date >= since]
         fact = summary.PracticeFacts(
             card=card(practice),
@@ -344,7 +183,7 @@ async def gather(
             counts=Counter(r.outcome.value for r in current),
             previous=Counter(r.outcome.value for r in reports if r.local_date < since),
             obstacles=Counter(r.obstacle.value for r in current if r.obstacle),
-            adjustments=[_describe_change(c, reports) for c in changes],
+            adjustments=[_describe_change(c, reports) for c in item.changes],
             reflections=[r.reflection for r in current if r.reflection]
             + [r.obstacle_note for r in current if r.obstacle_note],
         )
@@ -353,48 +192,7 @@ async def gather(
             summary.DayMark(day, None) for day in set(nudged) - reported_days
         ]
         facts.append(fact)
-    records = (
-        await session.scalars(
-            select(ThoughtRecord)
-            .where(
-                ThoughtRecord.user_id == client.id,
-                _inside(ThoughtRecord.created_at, periods, start, end),
-            )
-            .order_by(ThoughtRecord.id)
-        )
-    ).all()
-    # Voice notes given as an answer in a flow (the preview names them: "with voice
-    # transcripts"); a journal note sent outside any flow stays the client's own.
-    notes = (
-        await session.scalars(
-            select(TranscriptionJob)
-            .where(
-                TranscriptionJob.user_id == client.id,
-                TranscriptionJob.status == JobStatus.DONE,
-                TranscriptionJob.flow.is_not(None),
-                _inside(TranscriptionJob.created_at, periods, start, end),
-            )
-            .order_by(TranscriptionJob.id)
-        )
-    ).all()
-    crisis_periods = [p for p in periods if p.crisis]
-    # A flag's moment is encrypted at rest: the window is applied here, not in SQL.
-    flags = [
-        flag
-        for flag in (
-            await session.scalars(
-                select(SafetyFlag).where(SafetyFlag.user_id == client.id).order_by(SafetyFlag.id)
-            )
-        ).all()
-        if _moment_inside(flag.at, crisis_periods, start, end)
-    ]
-    last = await session.scalar(
-        select(Report.local_date)
-        .join(Practice, Practice.id == Report.practice_id)
-        .where(Practice.user_id == client.id, _inside(Report.created_at, periods))
-        .order_by(Report.local_date.desc())
-        .limit(1)
-    )
+    zone = client.timezone or "UTC"
     return summary.ClientFacts(
         name=client.first_name,
         since=since,
@@ -402,17 +200,17 @@ async def gather(
         practices=facts,
         thought_records=[
             t.thought_card(**{step: getattr(r, step) for step in thought_steps.ORDER})
-            for r in records
+            for r in seen.thought_records
         ],
-        voice_notes=[n.words for n in notes if n.words],
-        last_report=last,
+        voice_notes=[n.words for n in seen.voice_notes if n.words],
+        last_report=seen.last_report,
         crisis=[
             t.SUMMARY_CRISIS_ITEM.format(
                 day=local_now(zone, flag.at).strftime("%a %d %b %H:%M"),
                 source=t.CRISIS_SOURCES.get(flag.source, flag.source),
                 words=flag.words,
             )
-            for flag in flags
+            for flag in seen.crisis_flags
         ],
     )
 
@@ -436,9 +234,7 @@ def _describe_change(change: Adjustment, reports: Sequence[Report]) -> str:
 
 
 async def _clients(turn: Turn) -> list[User]:
-    shares = await _shares(turn.session, clinician_id=turn.user_id)
-    clients = [await turn.session.get(User, s.client_id) for s in shares]
-    return [c for c in clients if c is not None]
+    return await sharing_db.clients_of(turn.session, turn.user_id)
 
 
 async def show_summary(turn: Turn, args: list[str]) -> None:
@@ -471,7 +267,9 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
         await _audit(turn, [None], "summary", allowed=False)
         await turn.say(t.SUMMARY_UNKNOWN_CLIENT)
         return
-    shares = await _shares(turn.session, clinician_id=turn.user_id, client_id=client.id)
+    shares = await sharing_db.live_shares(
+        turn.session, clinician_id=turn.user_id, client_id=client.id
+    )
     share = shares[0]
     today = local_today(client)
     since = today - timedelta(days=DEFAULT_DAYS - 1)
@@ -540,9 +338,7 @@ async def suggest(turn: Turn, args: list[str]) -> None:
     if client is None or not text or len(text) > 300:
         await turn.say(t.SUGGEST_USAGE if client or not args else t.SUMMARY_UNKNOWN_CLIENT)
         return
-    suggestion = Suggestion(clinician_id=user.id, client_id=client.id, text=text)
-    turn.session.add(suggestion)
-    await turn.session.flush()
+    suggestion = await sharing_db.offer_suggestion(turn.session, user.id, client.id, text)
     signer = turn.context.services.signer
     buttons = InlineKeyboardMarkup(
         [
@@ -559,7 +355,7 @@ async def suggest(turn: Turn, args: list[str]) -> None:
             client.id, t.SUGGESTION.format(name=user.first_name, text=text), reply_markup=buttons
         )
     except Forbidden:  # the client stopped the bot: nothing is offered, and the clinician knows
-        await turn.session.delete(suggestion)
+        await sharing_db.withdraw_suggestion(turn.session, suggestion)
         await turn.say(t.SUGGESTION_UNDELIVERED.format(name=client.first_name))
         return
     await turn.say(t.SUGGESTION_SENT.format(name=client.first_name))

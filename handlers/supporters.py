@@ -8,14 +8,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
 from bot.texts import en as t
 from handlers.common import Turn, local_today, short_answer
 from storage import codes, repo
-from storage.models import Conversation, Outcome, Practice, Report, Supporter, User, utcnow
+from storage import supporters as supporters_db
+from storage.models import Conversation, Supporter, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ INVITE_DAYS = 7
 
 async def overview(turn: Turn) -> None:
     """`/supporter`: current supporters with a remove button, and an invite."""
-    current = await _active(turn, client_id=turn.user_id)
+    current = await supporters_db.active(turn.session, turn.user_id)
     if current:
         rows = []
         for link in current:
@@ -41,21 +41,11 @@ async def overview(turn: Turn) -> None:
 
 async def invite(turn: Turn, choice: str) -> None:
     """`n:<tried|weekly>`: a one-time code for the supporter; it replaces an unused one."""
-    await turn.session.execute(
-        delete(Supporter).where(
-            Supporter.client_id == turn.user_id, Supporter.supporter_id.is_(None)
-        )
-    )
     code = codes.new_code()
     [code_hash, *_] = codes.code_hashes(turn.session, code)
     expires = utcnow() + timedelta(days=INVITE_DAYS)
-    turn.session.add(
-        Supporter(
-            client_id=turn.user_id,
-            code_hash=code_hash,
-            weekly_count=choice == "weekly",
-            expires_at=expires,
-        )
+    await supporters_db.replace_invite(
+        turn.session, turn.user_id, code_hash, choice == "weekly", expires
     )
     await turn.say(t.SUPPORTER_CODE.format(code=code, until=expires.strftime("%-d %b")))
 
@@ -83,21 +73,7 @@ async def join(turn: Turn, args: list[str]) -> None:
     hashes = codes.code_hashes(turn.session, " ".join(args))
 
     async def take() -> Supporter | None:
-        if not hashes:
-            return None
-        link_id = await turn.session.scalar(
-            update(Supporter)
-            .where(
-                Supporter.code_hash.in_(hashes),
-                Supporter.supporter_id.is_(None),
-                Supporter.removed_at.is_(None),
-                Supporter.expires_at > utcnow(),
-                Supporter.client_id != turn.user_id,
-            )
-            .values(supporter_id=turn.user_id)
-            .returning(Supporter.id)
-        )
-        return None if link_id is None else await turn.session.get(Supporter, link_id)
+        return await supporters_db.take_code(turn.session, hashes, turn.user_id)
 
     link = await codes.guarded(turn.session, codes.Kind.CODE, turn.user_id, take)
     if link is codes.LOCKED:
@@ -122,39 +98,19 @@ async def join(turn: Turn, args: list[str]) -> None:
         logger.info("supporter's joining not told (%s)", type(error).__name__)
 
 
-async def _active(turn: Turn, *, client_id: int) -> list[Supporter]:
-    rows = await turn.session.scalars(
-        select(Supporter).where(
-            Supporter.client_id == client_id,
-            Supporter.supporter_id.is_not(None),
-            Supporter.removed_at.is_(None),
-        )
-    )
-    return list(rows.all())
-
-
 async def tell_supporters(turn: Turn, client: User) -> None:
     """After a try: a short note to each supporter; a failure here never affects the client."""
-    links = await _active(turn, client_id=client.id)
+    links = await supporters_db.active(turn.session, client.id)
     if not links:
         return
     week_start = local_today(client) - timedelta(days=6)
-    tries = await turn.session.scalar(
-        select(func.count())
-        .select_from(Report)
-        .join(Practice, Practice.id == Report.practice_id)
-        .where(
-            Practice.user_id == client.id,
-            Report.local_date >= week_start,
-            Report.outcome.in_([Outcome.DID, Outcome.PARTLY]),
-        )
-    )
+    tries = await supporters_db.tries_since(turn.session, client.id, week_start)
     signer = turn.context.services.signer
     for link in links:
         assert link.supporter_id is not None
         text = t.SUPPORT_TRIED.format(name=client.first_name)
         if link.weekly_count:
-            text += t.SUPPORT_WEEK.format(count=tries or 0)
+            text += t.SUPPORT_WEEK.format(count=tries)
         data = signer.pack(link.supporter_id, "h", link.id)
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(t.SUPPORT_REPLY, callback_data=data)]]
