@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import open_database  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from sandbox.botapi import BotApiStandIn as FakeTelegram  # noqa: E402
 from storage.db import migrate  # noqa: E402
 from storage.models import User  # noqa: E402
-from tests.fake_telegram import FakeTelegram  # noqa: E402
 from transcription.engine import Transcriber, audio_duration  # noqa: E402
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio"

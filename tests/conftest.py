@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from bot.app import open_database, serve
 from bot.config import Settings
+from sandbox.botapi import BotApiStandIn
 from storage.db import migrate
 from storage.models import InboxStatus, InboxUpdate
-from tests.fake_telegram import FakeTelegram
 
 POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
 CLINICIAN_CODE = "open-sesame-42"
@@ -68,12 +68,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
+def fake() -> Iterator[BotApiStandIn]:
+    with BotApiStandIn() as server:
         yield server
 
 
-def bot_settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
+def bot_settings(fake: BotApiStandIn, database_url: str, tmp_path: Path) -> Settings:
     """The bot against this fake Bot API and database: fast polling and dispatch."""
     return Settings(
         telegram_bot_token=fake.token,
@@ -89,14 +89,14 @@ def bot_settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Setti
 
 
 @pytest.fixture
-def settings(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
+def settings(fake: BotApiStandIn, database_url: str, tmp_path: Path) -> Settings:
     return bot_settings(fake, database_url, tmp_path)
 
 
 class Harness:
     """Drive the real bot like a client would, and wait until it has handled each update."""
 
-    def __init__(self, fake: FakeTelegram, settings: Settings) -> None:
+    def __init__(self, fake: BotApiStandIn, settings: Settings) -> None:
         self.fake = fake
         self.settings = settings
         self.db = open_database(settings)
@@ -159,7 +159,7 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(fake: FakeTelegram, settings: Settings) -> AsyncIterator[Harness]:
+async def harness(fake: BotApiStandIn, settings: Settings) -> AsyncIterator[Harness]:
     await asyncio.to_thread(migrate, settings.resolved_database_url)
     running = Harness(fake, settings)
     await running.start()

@@ -14,11 +14,11 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from bot.cli import KEY_MISMATCH, MISSING_TOKEN, TOKEN_REFUSED
+from sandbox.botapi import BotApiStandIn
 from storage.crypto import encrypted_columns
 from storage.db import migrate
 from storage.models import Base, Conversation, Practice, Report
 from tests.conftest import Harness, bot_settings
-from tests.fake_telegram import FakeTelegram
 from tests.test_practice_flows import saved_practice
 
 REKEY_SAM = 4201
@@ -103,7 +103,7 @@ def test_run_without_network_says_it_cannot_reach_telegram_in_one_sentence(
 
 
 def test_run_with_a_token_telegram_refuses_says_so_in_one_sentence(tmp_path: Path) -> None:
-    with FakeTelegram() as fake:
+    with BotApiStandIn() as fake:
         env = {
             "BETWEEN_DATA_DIR": str(tmp_path),
             "TELEGRAM_BOT_TOKEN": "999:not-the-token",  # the fake answers 401 to it
@@ -118,7 +118,7 @@ def test_run_with_a_token_telegram_refuses_says_so_in_one_sentence(tmp_path: Pat
 
 
 async def test_rekey_lets_the_old_key_be_removed(
-    fake: FakeTelegram, database_url: str, tmp_path: Path
+    fake: BotApiStandIn, database_url: str, tmp_path: Path
 ) -> None:
     """Written under key A; `between rekey` with ENCRYPTION_KEY=B,A; then B alone starts and
     reads every encrypted value there is."""

@@ -12,10 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-try:  # works whether or not tests/ is a package
-    from tests.fake_telegram import FakeTelegram
-except ModuleNotFoundError:
-    from fake_telegram import FakeTelegram
+from sandbox.botapi import BotApiStandIn
 
 pytestmark = pytest.mark.asyncio
 
@@ -23,13 +20,13 @@ USER = 4242
 
 
 @pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
+def tg() -> Iterator[BotApiStandIn]:
+    with BotApiStandIn() as fake:
         yield fake
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+async def bot(tg: BotApiStandIn) -> AsyncIterator[Bot]:
     async with Bot(tg.token, base_url=tg.api_url, base_file_url=tg.file_url) as bot:
         yield bot
 
@@ -43,7 +40,7 @@ async def test_get_me(bot: Bot) -> None:
     assert (me.id, me.username, me.is_bot) == (123456, "between_test_bot", True)
 
 
-async def test_updates_are_delivered_and_confirmed_by_offset(tg: FakeTelegram, bot: Bot) -> None:
+async def test_updates_are_delivered_and_confirmed_by_offset(tg: BotApiStandIn, bot: Bot) -> None:
     pushed = tg.send_text(USER, "/start@between_test_bot hello")
     updates = await bot.get_updates(timeout=0)
     assert [u.update_id for u in updates] == [pushed["update_id"]]
@@ -55,7 +52,7 @@ async def test_updates_are_delivered_and_confirmed_by_offset(tg: FakeTelegram, b
     assert tg.pending_updates() == []
 
 
-async def test_long_poll_wakes_up_when_an_update_arrives(tg: FakeTelegram, bot: Bot) -> None:
+async def test_long_poll_wakes_up_when_an_update_arrives(tg: BotApiStandIn, bot: Bot) -> None:
     asyncio.get_running_loop().call_later(0.1, tg.send_text, USER, "hi")
     started = time.monotonic()
     updates = await bot.get_updates(timeout=5)
@@ -63,7 +60,7 @@ async def test_long_poll_wakes_up_when_an_update_arrives(tg: FakeTelegram, bot: 
     assert time.monotonic() - started < 2
 
 
-async def test_send_validation_like_telegram(tg: FakeTelegram, bot: Bot) -> None:
+async def test_send_validation_like_telegram(tg: BotApiStandIn, bot: Bot) -> None:
     with pytest.raises(BadRequest, match="Chat not found"):
         await bot.send_message(USER, "hello")
     tg.send_text(USER, "/start")
@@ -81,7 +78,7 @@ async def test_send_validation_like_telegram(tg: FakeTelegram, bot: Bot) -> None
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # retry_after type
-async def test_injected_faults_and_blocking(tg: FakeTelegram, bot: Bot) -> None:
+async def test_injected_faults_and_blocking(tg: BotApiStandIn, bot: Bot) -> None:
     tg.send_text(USER, "/start")
     tg.fail_next("sendMessage", 429, retry_after=1)
     with pytest.raises(RetryAfter):
@@ -96,7 +93,7 @@ async def test_injected_faults_and_blocking(tg: FakeTelegram, bot: Bot) -> None:
     assert [m for m, _ in tg.calls].count("sendMessage") == 3
 
 
-async def test_voice_file_downloads_byte_identical(tg: FakeTelegram, bot: Bot) -> None:
+async def test_voice_file_downloads_byte_identical(tg: BotApiStandIn, bot: Bot) -> None:
     audio = bytes(range(256)) * 40
     update = tg.send_voice(USER, audio, duration=3)
     voice = update["message"]["voice"]
@@ -107,7 +104,7 @@ async def test_voice_file_downloads_byte_identical(tg: FakeTelegram, bot: Bot) -
         await bot.get_file("nope")
 
 
-async def test_document_upload_is_kept(tg: FakeTelegram, bot: Bot) -> None:
+async def test_document_upload_is_kept(tg: BotApiStandIn, bot: Bot) -> None:
     tg.send_text(USER, "/export")
     await bot.send_document(USER, b"a,b\n1,2\n", filename="notes.csv", caption="Export")
     message = tg.last(USER)
@@ -116,7 +113,7 @@ async def test_document_upload_is_kept(tg: FakeTelegram, bot: Bot) -> None:
     assert tg.texts(USER) == ["Export"]
 
 
-async def test_press_button_sends_callback_on_that_message(tg: FakeTelegram, bot: Bot) -> None:
+async def test_press_button_sends_callback_on_that_message(tg: BotApiStandIn, bot: Bot) -> None:
     tg.send_text(USER, "/start")
     sent = await bot.send_message(
         USER, "How was it?", reply_markup=keyboard(("Good", "mood:good"), ("Rough", "mood:rough"))
@@ -133,7 +130,7 @@ async def test_press_button_sends_callback_on_that_message(tg: FakeTelegram, bot
         tg.press_button(USER, "Great")
 
 
-async def test_real_application_round_trip(tg: FakeTelegram) -> None:
+async def test_real_application_round_trip(tg: BotApiStandIn) -> None:
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.message.reply_text("Hi!", reply_markup=keyboard(("Go", "go")))
 

@@ -30,6 +30,7 @@ from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.ingest import prune_handled, store_updates
 from bot.texts import en as t
+from sandbox.botapi import BotApiStandIn
 from storage.db import migrate
 from storage.models import (
     Delivery,
@@ -49,7 +50,6 @@ from tests.conftest import (
     bot_settings,
     postgres_reachable,
 )
-from tests.fake_telegram import FakeTelegram
 from tests.test_ingest import BotProcess
 from tests.test_nudges import NUDGE, client_ready_for_nudges, make_due
 from tests.test_voice import AUDIO
@@ -79,7 +79,7 @@ async def count_reports(harness: Harness) -> int:
         return await session.scalar(select(func.count()).select_from(Report)) or 0
 
 
-def helps(fake: FakeTelegram, user_id: int) -> int:
+def helps(fake: BotApiStandIn, user_id: int) -> int:
     return sum(text.startswith(HELP_START) for text in fake.texts(user_id))
 
 
@@ -226,7 +226,7 @@ async def test_a_real_bug_still_fails_the_update_and_apologises(harness: Harness
     assert helps(harness.fake, SAM) == 0
 
 
-async def sent_nudges(fake: FakeTelegram, user_id: int) -> list[dict[str, Any]]:
+async def sent_nudges(fake: BotApiStandIn, user_id: int) -> list[dict[str, Any]]:
     return [m for m in fake.sent(user_id) if m.get("text") == NUDGE]
 
 
@@ -314,7 +314,7 @@ async def only_job(harness: Harness) -> TranscriptionJob:
         return (await session.scalars(select(TranscriptionJob))).one()
 
 
-def transcripts(fake: FakeTelegram) -> list[str]:
+def transcripts(fake: BotApiStandIn) -> list[str]:
     return [text for text in fake.texts(SAM) if text.startswith("Here's what I heard")]
 
 
@@ -417,7 +417,7 @@ async def own_postgres_database() -> AsyncIterator[str]:
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def settings_for(fake: FakeTelegram, database_url: str, tmp_path: Path) -> Settings:
+def settings_for(fake: BotApiStandIn, database_url: str, tmp_path: Path) -> Settings:
     """For the long runs, which pick their database themselves: quick sweeps, short leases."""
     return bot_settings(fake, database_url, tmp_path).model_copy(
         update={"inbox_sweep_seconds": 0.5, "transcribe_lease_seconds": 2}
@@ -440,7 +440,7 @@ CRISIS = t.CRISIS_REPLY.format(crisis=t.DEFAULT_CRISIS)
 @pytest.mark.faults
 @pytest.mark.postgres
 async def test_postgresql_stopped_and_started_loses_nothing(
-    fake: FakeTelegram, tmp_path: Path, postgres_outage: None
+    fake: BotApiStandIn, tmp_path: Path, postgres_outage: None
 ) -> None:
     """While the database is away the client is told we'll try again; then everything they
     sent is answered, the due nudge goes out once, the voice note is transcribed."""
@@ -517,7 +517,7 @@ class ScriptedDay:
     """Clients living a day with the bot: messages, flows, reports (double taps included),
     voice notes, and nudges falling due, at a human pace."""
 
-    def __init__(self, fake: FakeTelegram, db: Any, rng: random.Random) -> None:
+    def __init__(self, fake: BotApiStandIn, db: Any, rng: random.Random) -> None:
         self.fake, self.db, self.rng = fake, db, rng
         self.updates: list[dict[str, Any]] = []
         self.presses: set[tuple[int, int, str]] = set()  # (client, message, button data)
@@ -570,7 +570,7 @@ class ScriptedDay:
         ]
 
 
-async def settled(fake: FakeTelegram, db: Any, day: ScriptedDay, timeout: float = 120) -> None:
+async def settled(fake: BotApiStandIn, db: Any, day: ScriptedDay, timeout: float = 120) -> None:
     """Wait until every update is handled, every note answered and every due nudge sent."""
     deadline = time.monotonic() + timeout
     ids = [u["update_id"] for u in day.updates]
@@ -607,7 +607,7 @@ async def settled(fake: FakeTelegram, db: Any, day: ScriptedDay, timeout: float 
     raise AssertionError(f"not settled: {handled}/{len(ids)} handled, {unreplied} unreplied")
 
 
-def copies(fake: FakeTelegram, chat: int, is_it: Any) -> list[float]:
+def copies(fake: BotApiStandIn, chat: int, is_it: Any) -> list[float]:
     """When the fake answered each message in the chat that `is_it` picks out."""
     times = fake.send_times(chat)
     return [times[i] for i, m in enumerate(fake.sent(chat)) if is_it(m)]
@@ -615,7 +615,7 @@ def copies(fake: FakeTelegram, chat: int, is_it: Any) -> list[float]:
 
 @pytest.mark.faults
 async def test_kill_9_twenty_times_during_a_day_loses_nothing_and_doubles_nothing(
-    fake: FakeTelegram, database_url: str, tmp_path: Path
+    fake: BotApiStandIn, database_url: str, tmp_path: Path
 ) -> None:
     seed = int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)

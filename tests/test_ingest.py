@@ -22,11 +22,11 @@ from bot.config import Settings
 from bot.faults import is_database_outage
 from bot.ingest import store_updates
 from bot.texts import en as t
+from sandbox.botapi import BotApiStandIn
 from storage.crypto import TextCipher
 from storage.db import Database, migrate
 from storage.models import InboxStatus, InboxUpdate, Outcome, Practice, Report
 from tests.conftest import Harness, bot_settings, empty_database
-from tests.fake_telegram import FakeTelegram
 from tests.test_practice_flows import saved_practice
 
 SAM = 3001
@@ -38,7 +38,7 @@ async def count(db: Database, model: type) -> int:
 
 
 async def test_duplicate_delivery_is_stored_once_and_not_handled_again(
-    fake: FakeTelegram, settings: Settings
+    fake: BotApiStandIn, settings: Settings
 ) -> None:
     await asyncio.to_thread(migrate, settings.resolved_database_url)
     db = open_database(settings)
@@ -53,7 +53,7 @@ async def test_duplicate_delivery_is_stored_once_and_not_handled_again(
 
 
 async def test_updates_stored_before_a_crash_are_handled_at_start(
-    fake: FakeTelegram, settings: Settings
+    fake: BotApiStandIn, settings: Settings
 ) -> None:
     """Updates stored but not handled (the process died) are replayed once, in order; the
     same button pressed three times is one try, and the raw updates are gone once handled."""
@@ -130,7 +130,7 @@ class BotProcess:
 
 
 async def test_kill_9_with_updates_in_flight_loses_nothing_and_doubles_nothing(
-    fake: FakeTelegram, settings: Settings, tmp_path: Path
+    fake: BotApiStandIn, settings: Settings, tmp_path: Path
 ) -> None:
     await asyncio.to_thread(migrate, settings.resolved_database_url)
     harness = Harness(fake, settings)
@@ -180,7 +180,7 @@ PENDING_AT_START = 40_000  # more than asyncpg's 32,767 parameters in one statem
 
 
 async def test_forty_thousand_pending_updates_on_postgres_are_all_queued_at_start(
-    fake: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fake: BotApiStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A long outage can leave tens of thousands of updates pending: the bot still starts,
     queues every one of them, and answers a new client at once."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.logs import TOKEN_PATTERN, LibraryDetailFilter, TokenRedactingFormatter, describe
-from tests.fake_telegram import FakeTelegram
+from sandbox.botapi import BotApiStandIn
 from tests.test_ingest import BotProcess
 from tests.test_voice import AUDIO
 
@@ -18,7 +18,7 @@ CANARY = "tangerine-heron-canary-5512"
 SAM = 918273645  # distinctive, so the log can be searched for it
 
 
-async def converse(fake: FakeTelegram, steps: list[tuple[str, str]]) -> None:
+async def converse(fake: BotApiStandIn, steps: list[tuple[str, str]]) -> None:
     """Type or press each step, waiting for the bot's answer before the next."""
     for kind, value in steps:
         before = len(fake.sent(SAM))
@@ -33,7 +33,7 @@ async def converse(fake: FakeTelegram, steps: list[tuple[str, str]]) -> None:
 async def test_debug_logs_of_a_whole_conversation_hold_no_token_and_no_words(
     tmp_path: Path,
 ) -> None:
-    with FakeTelegram(token=TOKEN) as fake:
+    with BotApiStandIn(token=TOKEN) as fake:
         settings = Settings(
             telegram_bot_token=fake.token,
             telegram_api_url=fake.api_url,

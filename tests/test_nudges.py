@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from bot.texts import en as t
+from sandbox.botapi import BotApiStandIn
 from storage.models import (
     Conversation,
     Delivery,
@@ -23,7 +24,6 @@ from storage.models import (
     User,
 )
 from tests.conftest import Harness
-from tests.fake_telegram import FakeTelegram
 from tests.test_clinician import DOCTOR, become_clinician, link_client
 from tests.test_practice_flows import saved_practice
 
@@ -258,7 +258,7 @@ async def test_a_client_who_blocked_the_bot_is_not_nudged_until_they_return(
     assert user is not None and user.active is True
 
 
-def membership(fake: FakeTelegram, user_id: int, old: str, new: str) -> dict:
+def membership(fake: BotApiStandIn, user_id: int, old: str, new: str) -> dict:
     """The update Telegram sends a bot when a client blocks (kicked) or unblocks (member) it."""
     bot = dict(fake.bot_user)
     return {

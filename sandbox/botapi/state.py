@@ -234,8 +234,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    server_version = "FakeTelegram/1.0"
-    fake: FakeTelegram  # bound per server by FakeTelegram.start()
+    server_version = "BotApiStandIn/1.0"
+    fake: BotApiStandIn  # bound per server by BotApiStandIn.start()
 
     def setup(self) -> None:
         super().setup()
@@ -312,7 +312,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class FakeTelegram:
+class BotApiStandIn:
     """The Bot API server plus the "client side" a test drives (users typing and pressing)."""
 
     def __init__(
@@ -378,7 +378,7 @@ class FakeTelegram:
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
-            name="fake-telegram",
+            name="botapi-stand-in",
             daemon=True,
         )
         self._thread.start()
@@ -399,7 +399,7 @@ class FakeTelegram:
             self._thread.join(timeout=5)
         self._server = self._thread = None
 
-    def __enter__(self) -> FakeTelegram:
+    def __enter__(self) -> BotApiStandIn:
         self.start()
         return self
 
@@ -409,7 +409,7 @@ class FakeTelegram:
     @property
     def base(self) -> str:
         if self._server is None:
-            raise RuntimeError("FakeTelegram is not started")
+            raise RuntimeError("BotApiStandIn is not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
