@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -21,7 +21,7 @@ from bot.texts import en as t
 from handlers import privacy, router, safety
 
 # Every command, by name; nothing else that starts with "/" is one (it is read, and screened).
-COMMANDS: tuple[tuple[str, Callable[[Update, Any], Awaitable[None]]], ...] = (
+COMMANDS: tuple[tuple[str, Callable[[Update, Any], Coroutine[Any, Any, None]]], ...] = (
     ("start", router.start),
     ("new", router.new_practice),
     ("done", router.done),
@@ -39,7 +39,7 @@ COMMANDS: tuple[tuple[str, Callable[[Update, Any], Awaitable[None]]], ...] = (
     ("mydata", privacy.mydata_command),  # anyone, before consent too
     ("forget", privacy.forget_command),
 )
-PEOPLE = ("clinician", "invite", "summary", "export", "suggest", "support")
+PEOPLE: tuple[str, ...] = ("clinician", "invite", "summary", "export", "suggest", "support")
 PEOPLE += ("link", "sharing", "supporter")  # the client's side
 COMMAND_NAMES = frozenset([name for name, _ in COMMANDS] + list(PEOPLE))
 

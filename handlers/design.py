@@ -170,10 +170,12 @@ async def _ask_which_field(turn: Turn) -> None:
 
 
 def field_rows() -> list[list[fields.Button]]:
-    buttons = [(t.FIELD_LABELS[name], ("a", "edit_field", name)) for name in EDITABLE]
+    buttons: list[fields.Button] = [
+        (t.FIELD_LABELS[name], ("a", "edit_field", name)) for name in EDITABLE
+    ]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
 def _rating_rows() -> list[list[fields.Button]]:
-    buttons = [(str(n), ("a", "confidence", n)) for n in range(11)]
+    buttons: list[fields.Button] = [(str(n), ("a", "confidence", n)) for n in range(11)]
     return [buttons[:6], buttons[6:]]

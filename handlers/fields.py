@@ -23,7 +23,9 @@ CHOOSE_DAYS = "choose"
 def question(field: str) -> tuple[str, list[list[Button]]]:
     """Return the question that asks for a field, with its buttons (`a:<field>:<value>`)."""
     if field == "anchor":
-        rows = [[(label, ("a", "anchor", i))] for i, label in enumerate(t.ANCHOR_SUGGESTIONS)]
+        rows: list[list[Button]] = [
+            [(label, ("a", "anchor", i))] for i, label in enumerate(t.ANCHOR_SUGGESTIONS)
+        ]
         return t.ASK_ANCHOR, rows
     if field == "days":
         return t.ASK_DAYS, [
@@ -73,7 +75,7 @@ def from_button(field: str, value: str) -> Any:
 
 def day_picker(picked: list[str]) -> list[list[Button]]:
     """Toggle buttons for each weekday, then Done."""
-    days = [
+    days: list[Button] = [
         (("✓ " if day in picked else "") + t.DAY_NAMES[day], ("a", "days_pick", day))
         for day in WEEKDAYS
     ]

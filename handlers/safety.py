@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
@@ -21,7 +22,7 @@ def crisis_text(turn: Turn) -> str:
 
 def screen_all_but(
     commands: Collection[str],
-) -> Callable[[Update, BetweenContext], Awaitable[None]]:
+) -> Callable[[Update, BetweenContext], Coroutine[Any, Any, None]]:
     """The screen for everything but these commands (a clinician's `/suggest` about suicide
     prevention is not a crisis; "/ I want to die", or an unknown "/i want to die", is)."""
     names = frozenset(commands)

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Final, TypeVar
 
 from sqlalchemy import delete, func, select
@@ -51,11 +51,14 @@ LIMITS: Final = {
 }
 
 
-class Locked:
-    """Returned instead of a result while wrong codes are over the limit."""
+class Locked(Enum):
+    """Returned instead of a result while wrong codes are over the limit (a one-member enum,
+    so `result is LOCKED` tells a type checker what is left)."""
+
+    LOCKED = "locked"
 
 
-LOCKED: Final = Locked()
+LOCKED: Final = Locked.LOCKED
 
 
 def new_code() -> str:

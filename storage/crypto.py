@@ -195,6 +195,8 @@ async def check_key_and_encrypt_old_rows(engine: AsyncEngine, tables: Sequence[T
     async with engine.begin() as connection:
         for table, name in encrypted_columns(tables):
             column = table.c[name]
+            kind = column.type
+            assert isinstance(kind, ENCRYPTED_TYPES)  # encrypted_columns chose it by its type
             raw = type_coerce(column, Text)
             sample = await connection.scalar(
                 select(column).where(raw.startswith(TOKEN_PREFIX)).limit(1)
@@ -208,7 +210,7 @@ async def check_key_and_encrypt_old_rows(engine: AsyncEngine, tables: Sequence[T
             ).all()
             for row in rows:
                 match = [key == row[i] for i, key in enumerate(keys)]
-                plain = column.type.from_plaintext(str(row[-1]))
+                plain = kind.from_plaintext(str(row[-1]))
                 await connection.execute(update(table).where(*match).values({name: plain}))
             rewritten += len(rows)
     if rewritten:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Column, Table, and_, delete, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from storage.models import (
     Adjustment,
@@ -202,7 +203,8 @@ async def export_user(
     user = await session.get(User, user_id)
     conversation = await session.get(Conversation, user_id)
     about = _rows_about(user_id)
-    ordered = {Invite: Invite.created_at}  # the rest by their primary key
+    # The rest by their primary key.
+    ordered: dict[type[Base], QueryableAttribute[Any]] = {Invite: Invite.created_at}
     found = {
         model: await _all(
             session,

@@ -25,7 +25,7 @@ ADJUSTMENTS: dict[Obstacle, tuple[str, ...]] = {
     Obstacle.NOT_USEFUL: ("keep", "pause", "talk_over"),
     Obstacle.OTHER: ("smaller", "anchor", "pause", "keep"),
 }
-RETHINK_OPTIONS = ("smaller", "anchor", "time", "keep")
+RETHINK_OPTIONS: tuple[str, ...] = ("smaller", "anchor", "time", "keep")
 
 _QUANTITY = re.compile(
     r"(\d+)(\s*(?:-\s*)?)(minutes?|mins?|min|pages?|times|reps?|seconds?|secs?)?"
