@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
-
 from bot.rules.parsing import parse_time, parse_until, pause_holds
 from bot.texts import en as t
 from handlers.common import Turn, local_today
 from scheduler.cues import at_local, fit_quiet_hours, local_now
-from storage.db import insert_ignoring_duplicates
-from storage.models import Delivery, DeliveryKind, DeliveryStatus, QuietMode, User, utcnow
+from storage import deliveries
+from storage.models import Delivery, QuietMode, User, utcnow
 
 EVENING = time(19, 0)
 
@@ -46,27 +44,11 @@ async def snooze(turn: Turn, delivery_id: str, option: str) -> None:
     due = snooze_until(option, utcnow(), zone)
     # A snooze the client asked for is moved out of quiet hours, never dropped.
     due = fit_quiet_hours(due, zone, user.quiet_start, user.quiet_end, skip=False) or due
-    key = f"snooze:{original.id}"
-    dialect = turn.session.get_bind().dialect.name
-    row = {
-        "key": key,
-        "kind": DeliveryKind.SNOOZE,
-        "practice_id": original.practice_id,
-        "user_id": original.user_id,
-        "cue_at": original.cue_at,
-        "due_at": due,
-        "local_date": original.local_date,
-        "status": DeliveryStatus.PENDING,
-    }
-    result = await turn.session.execute(
-        insert_ignoring_duplicates(dialect, Delivery, [row], "key").returning(Delivery.due_at)
-    )
-    planned = result.scalar()
-    if planned is None:
-        existing = await turn.session.scalar(select(Delivery.due_at).where(Delivery.key == key))
-        await turn.say(t.SNOOZED_ALREADY.format(time=t.clock(local_now(zone, existing or due))))
+    planned, fresh = await deliveries.plan_snooze(turn.session, original, due)
+    if not fresh:
+        await turn.say(t.SNOOZED_ALREADY.format(time=t.clock(local_now(zone, planned or due))))
         return
-    await turn.say(t.SNOOZED.format(time=t.clock(local_now(zone, planned))))
+    await turn.say(t.SNOOZED.format(time=t.clock(local_now(zone, planned or due))))
 
 
 async def pause_all(turn: Turn, args: list[str]) -> None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from enum import Enum
 from types import ModuleType
 
-from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
@@ -61,11 +60,7 @@ async def seen(update: Update, context: BetweenContext) -> None:
         return
     change = update.my_chat_member
     active = change is None or change.new_chat_member.status != ChatMemberStatus.BANNED
-    await context.session.execute(
-        sql_update(User)
-        .where(User.id == user.id, User.active.is_not(active))
-        .values(active=active)
-    )
+    await repo.set_reachable(context.session, user.id, active)
 
 
 class Needs(Enum):

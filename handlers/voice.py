@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import ModuleType
 
-from sqlalchemy import select
 from telegram import Message
 from telegram.error import TelegramError
 
@@ -16,7 +14,7 @@ from bot.context import current_unit
 from bot.faults import is_telegram_hiccup
 from bot.texts import en as t
 from handlers.common import Turn, short_answer
-from storage import repo
+from storage import repo, transcripts
 from storage.files import private_file, private_folder
 from storage.models import JobStatus, TranscriptionJob
 
@@ -29,11 +27,7 @@ def audio_of(message: Message) -> tuple[str, int | None, int | None] | None:
     """(file_id, declared seconds, size) of a voice note, audio file or video note."""
     media = message.voice or message.audio or message.video_note
     if media is not None:
-        # python-telegram-bot gives a timedelta instead of seconds when PTB_TIMEDELTA is set.
-        duration = media.duration
-        if isinstance(duration, timedelta):
-            duration = int(duration.total_seconds())
-        return media.file_id, duration, media.file_size
+        return media.file_id, media.duration, media.file_size
     document = message.document
     if document is not None and (document.mime_type or "").startswith("audio/"):
         return document.file_id, None, document.file_size
@@ -101,12 +95,7 @@ def _delete(path: Path) -> None:
 
 async def correct(turn: Turn, reply_to: Message, text: str) -> bool:
     """If the client replied to one of their transcripts, keep their words; say if handled."""
-    job = await turn.session.scalar(
-        select(TranscriptionJob).where(
-            TranscriptionJob.user_id == turn.user_id,
-            TranscriptionJob.reply_message_id == reply_to.message_id,
-        )
-    )
+    job = await transcripts.replied_with(turn.session, turn.user_id, reply_to.message_id)
     if job is None:
         return False
     words, problem = short_answer(text)

@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.cues import next_fire
@@ -191,3 +191,10 @@ async def reports_for(session: AsyncSession, practice_id: int, limit: int = 60) 
         )
     ).all()
     return list(reversed(rows))
+
+
+async def set_reachable(session: AsyncSession, user_id: int, active: bool) -> None:
+    """Whether the bot may write to someone (they blocked it, or came back): nudges follow it."""
+    await session.execute(
+        update(User).where(User.id == user_id, User.active.is_not(active)).values(active=active)
+    )
