@@ -65,8 +65,8 @@ async def join(turn: Turn, args: list[str]) -> None:
     button to remove them.
 
     The code is taken in one conditional update, so of two people redeeming it at the same
-    moment only one gets it."""
-    supporter = await turn.user()
+    moment only one gets it. Nothing is stored about someone whose code is wrong (but the
+    wrong try, by a keyed hash)."""
     if not args:
         await turn.say(t.SUPPORT_USAGE)
         return
@@ -82,6 +82,7 @@ async def join(turn: Turn, args: list[str]) -> None:
     if link is None:
         await turn.say(t.LINK_UNKNOWN)
         return
+    supporter = await turn.user()
     client = await turn.session.get(User, link.client_id)
     await turn.say(t.SUPPORT_LINKED.format(name=client.first_name if client else ""))
     remove = turn.context.services.signer.pack(link.client_id, "u", link.id)
@@ -104,12 +105,12 @@ async def tell_supporters(turn: Turn, client: User) -> None:
     if not links:
         return
     week_start = local_today(client) - timedelta(days=6)
-    tries = await supporters_db.tries_since(turn.session, client.id, week_start)
     signer = turn.context.services.signer
     for link in links:
         assert link.supporter_id is not None
         text = t.SUPPORT_TRIED.format(name=client.first_name)
-        if link.weekly_count:
+        if link.weekly_count:  # the week, or since they joined if that is later
+            tries = await supporters_db.tries_since(turn.session, link, week_start)
             text += t.SUPPORT_WEEK.format(count=tries)
         data = signer.pack(link.supporter_id, "h", link.id)
         markup = InlineKeyboardMarkup(

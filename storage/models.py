@@ -318,7 +318,7 @@ class Supporter(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # keyed hash of the code
     weekly_count: Mapped[bool] = mapped_column(Boolean, default=False)
     supporter_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # until the code is used; then the moment it was (joined)
     removed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

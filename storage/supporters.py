@@ -43,7 +43,7 @@ async def take_code(
             Supporter.expires_at > utcnow(),
             Supporter.client_id != supporter_id,
         )
-        .values(supporter_id=supporter_id)
+        .values(supporter_id=supporter_id, expires_at=utcnow())  # used up: when they joined
         .returning(Supporter.id)
     )
     return None if link_id is None else await session.get(Supporter, link_id)
@@ -61,15 +61,17 @@ async def active(session: AsyncSession, client_id: int) -> list[Supporter]:
     return list(rows.all())
 
 
-async def tries_since(session: AsyncSession, client_id: int, since: date) -> int:
-    """Tries (did it or partly) from `since` on: all a weekly-count supporter is told."""
+async def tries_since(session: AsyncSession, link: Supporter, since: date) -> int:
+    """The client's tries (did it or partly) from `since` on, and since this supporter joined
+    (a code's expiry is set to the moment it is used): all a weekly-count supporter is told."""
     count = await session.scalar(
         select(func.count())
         .select_from(Report)
         .join(Practice, Practice.id == Report.practice_id)
         .where(
-            Practice.user_id == client_id,
+            Practice.user_id == link.client_id,
             Report.local_date >= since,
+            Report.created_at >= link.expires_at,
             Report.outcome.in_([Outcome.DID, Outcome.PARTLY]),
         )
     )

@@ -224,3 +224,26 @@ async def test_an_invite_redeemed_by_several_at_once_goes_to_one(harness: Harnes
     assert len(linked) == 1
     [overview] = await harness.send(DOCTOR, "/summary")
     assert len(overview.splitlines()) == 2
+
+
+async def test_a_supporters_weekly_count_starts_when_they_joined(harness: Harness) -> None:
+    await saved_practice(harness, SAM)
+    await report(harness, SAM, "Did it")
+    await report(harness, SAM, "Partly")  # two tries before anyone supported Sam
+    code = await supporter_code(harness, SAM)
+    await meet(harness, FRIEND, "Robin")
+    await harness.send(FRIEND, f"/support {code}")
+    await report(harness, SAM, "Did it")
+    assert harness.fake.last(FRIEND)["text"] == t.SUPPORT_TRIED.format(
+        name="Sam"
+    ) + t.SUPPORT_WEEK.format(count=1)
+
+
+async def test_a_stranger_with_a_wrong_supporter_code_leaves_no_user_row(
+    harness: Harness,
+) -> None:
+    stranger = 8050
+    assert await harness.send(stranger, f"/support {codes.new_code()}") == [t.LINK_UNKNOWN]
+    assert await harness.send(stranger, "/support") == [t.SUPPORT_USAGE]
+    async with harness.db.session() as session:
+        assert await session.get(User, stranger) is None
