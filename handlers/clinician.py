@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -314,9 +315,16 @@ async def export(turn: Turn, args: list[str]) -> None:
     assert chat is not None
     await turn.context.bot.send_document(
         chat.id,
-        InputFile(summary.to_csv(fact), filename=f"between-{client.id}.csv"),
+        InputFile(summary.to_csv(fact), filename=_export_name(clients, client, today)),
         caption=t.EXPORT_CAPTION.format(name=client.first_name),
     )
+
+
+def _export_name(clients: list[User], client: User, today: date) -> str:
+    """A file name a clinician can keep: the first name made file-name safe (letters and digits
+    in runs joined by dashes), else the client's number in /summary, and the date; never an id."""
+    name = "-".join(re.findall(r"[^\W_]+", client.first_name))[:40]
+    return f"between-{name or clients.index(client) + 1}-{today.isoformat()}.csv"
 
 
 def _pick(clients: list[User], key: str) -> User | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import select
 
@@ -99,6 +100,26 @@ async def test_export_sends_a_csv_of_the_same_data(harness: Harness) -> None:
     assert rows[0] == ["client", "practice", "date", "outcome", "talk_over"]
     assert [row[3] for row in rows[1:]] == ["did"]
     assert (DOCTOR, SAM, "export", True) in await audit(harness)
+
+
+async def test_an_export_is_named_by_first_name_and_date_never_the_telegram_id(
+    harness: Harness,
+) -> None:
+    await become_clinician(harness, DOCTOR)
+    await saved_practice(harness, SAM)
+    await link_client(harness, SAM)
+    meet = harness.fake.send_text(ALEX, "/start", first_name="../Jo Ann\u202e")
+    await harness.handled(meet["update_id"])
+    await saved_practice(harness, ALEX)
+    await link_client(harness, ALEX)
+    dated = r"-\d{4}-\d{2}-\d{2}\.csv"
+
+    await harness.send(DOCTOR, "/export 1")
+    name = harness.fake.last(DOCTOR)["document"]["file_name"]
+    assert re.fullmatch("between-Sam" + dated, name), name
+    await harness.send(DOCTOR, "/export 2")
+    name = harness.fake.last(DOCTOR)["document"]["file_name"]
+    assert re.fullmatch("between-Jo-Ann" + dated, name), name
 
 
 async def test_after_the_client_stops_sharing_the_clinician_sees_nothing(
