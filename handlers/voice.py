@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -27,7 +28,11 @@ def audio_of(message: Message) -> tuple[str, int | None, int | None] | None:
     """(file_id, declared seconds, size) of a voice note, audio file or video note."""
     media = message.voice or message.audio or message.video_note
     if media is not None:
-        return media.file_id, media.duration, media.file_size
+        # python-telegram-bot gives a timedelta instead of seconds when PTB_TIMEDELTA is set.
+        duration = media.duration
+        if isinstance(duration, timedelta):
+            duration = int(duration.total_seconds())
+        return media.file_id, duration, media.file_size
     document = message.document
     if document is not None and (document.mime_type or "").startswith("audio/"):
         return document.file_id, None, document.file_size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from contextlib import suppress
 from datetime import date, time
 from functools import cache
@@ -100,7 +101,7 @@ def _timezone_index() -> dict[str, str]:
     City"); then the GeoNames cities of `_MIN_POPULATION` people or more, the largest first.
     """
     zones = available_timezones()
-    aliases: dict[str, str] = get_global("zone_aliases")
+    aliases: Mapping[str, str] = get_global("zone_aliases")
     english = Locale("en")
     index: dict[str, str] = dict(_NICKNAMES)
 

@@ -69,7 +69,8 @@ def decode_params(content_type: str, body: bytes, query: str = "") -> dict[str, 
     header = HeaderParser().parsestr(f"Content-Type: {content_type or 'text/plain'}\n\n")
     kind = header.get_content_type()
     if kind == "multipart/form-data":
-        raw.update(_parse_multipart(body, header.get_param("boundary") or ""))
+        boundary = collapse_rfc2231_value(header.get_param("boundary", ""))
+        raw.update(_parse_multipart(body, boundary))
     elif kind == "application/json" and body.strip():
         raw.update(json.loads(body))
     elif body:

@@ -219,8 +219,9 @@ class BotApiState:
             if kind == "audio":
                 obj["file_name"] = f"audio.{ext}"
             first_name = self._users.get(user_id, {}).get("first_name", "Sam")
+        media: dict[str, Any] = {kind: obj}
         return self.push_update(
-            {"message": self.make_message(user_id, first_name=first_name, **{kind: obj})}
+            {"message": self.make_message(user_id, first_name=first_name, **media)}
         )
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
@@ -442,7 +443,9 @@ class BotApiState:
         if isinstance(payload.get("from"), dict):
             self._users[payload["from"]["id"]] = copy.deepcopy(payload["from"])
         message = payload.get("message") if kind == "callback_query" else payload
-        chat = message.get("chat") if isinstance(message, dict) else None
+        if not isinstance(message, dict):
+            return
+        chat = message.get("chat")
         if not isinstance(chat, dict) or "id" not in chat:
             return
         chat_id = chat["id"]
