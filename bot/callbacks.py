@@ -5,7 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from enum import StrEnum
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.rules.vocabulary import Outcome
+from bot.texts import en as t
 
 SEPARATOR = ":"
 SIGNATURE_CHARS = 8
@@ -62,3 +68,41 @@ class CallbackSigner:
         if not hmac.compare_digest(signature.encode(), expected):
             return None
         return payload.split(SEPARATOR)
+
+
+# A button: its label and its callback parts, kind first: ("Yes", (Kind.SHARE_CONSENT, 7, "yes")).
+Button = tuple[str, Sequence[object]]
+
+
+def keyboard(
+    signer: CallbackSigner,
+    user_id: int,
+    rows: Sequence[Sequence[Button]],
+    version: int | None = None,
+) -> InlineKeyboardMarkup:
+    """The one way buttons are built: rows of (label, (kind, *args)), signed for this user.
+
+    Answer buttons (`a:<step>:<value>`) also carry the conversation's `version`, so one pressed
+    under an older question is recognised as stale."""
+
+    def data(parts: Sequence[object]) -> str:
+        if parts and parts[0] == Kind.ANSWER and version is not None:
+            parts = [*parts, version]
+        return signer.pack(user_id, *parts)
+
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data(parts)) for label, parts in row]
+            for row in rows
+        ]
+    )
+
+
+def report_rows(practice_id: int) -> list[list[Button]]:
+    """The three report buttons, under /done's question and under every nudge and check-in."""
+    outcomes = (
+        (t.DID_IT, Outcome.DID),
+        (t.PARTLY, Outcome.PARTLY),
+        (t.NOT_TODAY, Outcome.NOT_TODAY),
+    )
+    return [[(label, (Kind.OUTCOME, practice_id, outcome.value)) for label, outcome in outcomes]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -18,30 +17,11 @@ from telegram.ext import (
 
 from bot.ingest import ignore_double_taps
 from bot.texts import en as t
-from handlers import privacy, router, safety
+from handlers import router, safety
+from handlers.router import COMMANDS
 
-# Every command, by name; nothing else that starts with "/" is one (it is read, and screened).
-COMMANDS: tuple[tuple[str, Callable[[Update, Any], Coroutine[Any, Any, None]]], ...] = (
-    ("start", router.start),
-    ("new", router.new_practice),
-    ("done", router.done),
-    ("practices", router.list_practices),
-    ("timezone", router.timezone),
-    ("language", router.language_command),
-    ("thought", router.thought_record),
-    ("pause", router.pause),
-    ("resume", router.resume),
-    ("quiet", router.quiet),
-    ("checkin", router.checkin),
-    ("cancel", router.cancel),
-    ("help", router.help_command),
-    ("sos", safety.sos),
-    ("mydata", privacy.mydata_command),  # anyone, before consent too
-    ("forget", privacy.forget_command),
-)
-PEOPLE: tuple[str, ...] = ("clinician", "invite", "summary", "export", "suggest", "support")
-PEOPLE += ("link", "sharing", "supporter")  # the client's side
-COMMAND_NAMES = frozenset([name for name, _ in COMMANDS] + list(PEOPLE))
+# Nothing else that starts with "/" is a command (it is read, and screened).
+COMMAND_NAMES = frozenset(command.name for command in COMMANDS)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -61,9 +41,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, router.seen), group=-1)
 
     # 1. Commands: they work from anywhere, including the middle of a flow.
-    for name, callback in COMMANDS:
-        application.add_handler(CommandHandler(name, callback, filters=private))
-    application.add_handler(CommandHandler(PEOPLE, router.people_command, filters=private))
+    # Each passes the same guard as the buttons (handlers/router.py: COMMANDS, BUTTON_ROUTES).
+    for command in COMMANDS:
+        application.add_handler(CommandHandler(command.name, command.run, filters=private))
 
     # 2. Buttons: signed callback data, routed by kind.
     application.add_handler(CallbackQueryHandler(router.button))
@@ -93,5 +73,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Show the command list in Telegram's menu."""
-    await application.bot.set_my_commands([BotCommand(n, d) for n, d in t.COMMAND_MENU])
+    """Show the command list in Telegram's menu: the commands that have a menu line."""
+    lines = t.COMMAND_MENU
+    menu = [BotCommand(c.name, lines[c.name]) for c in COMMANDS if c.name in lines]
+    await application.bot.set_my_commands(menu)

@@ -14,15 +14,16 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import InputFile
 from telegram.error import Forbidden
 
+from bot.callbacks import Kind
 from bot.logs import describe
 from bot.messages import split_message
 from bot.rules import summary
+from bot.rules.thought import ThoughtStep
 from bot.texts import en as t
 from handlers import design
-from handlers import thought as thought_steps
 from handlers.common import Turn, local_today
 from handlers.practices import card
 from scheduler.cues import local_now
@@ -61,9 +62,6 @@ async def register(turn: Turn, args: list[str]) -> None:
 async def invite(turn: Turn) -> None:
     """`/invite`: a one-time code for a client, valid for a week; it replaces an unused one."""
     user = await turn.user()
-    if not user.is_clinician:
-        await turn.say(t.CLINICIAN_ONLY)
-        return
     code = codes.new_code()
     expires = utcnow() + timedelta(days=INVITE_DAYS)
     [code_hash, *_] = codes.code_hashes(turn.session, code)
@@ -90,7 +88,12 @@ async def link(turn: Turn, args: list[str]) -> None:
         return
     clinician = await turn.session.get(User, found.clinician_id)
     name = clinician.first_name if clinician else "Your clinician"
-    rows = [[(t.LINK_YES, ("k", found.id, "yes")), (t.LINK_NO, ("k", found.id, "no"))]]
+    rows = [
+        [
+            (t.LINK_YES, (Kind.SHARE_CONSENT, found.id, "yes")),
+            (t.LINK_NO, (Kind.SHARE_CONSENT, found.id, "no")),
+        ]
+    ]
     await turn.say(t.LINK_PREVIEW.format(name=name), rows)
 
 
@@ -139,7 +142,7 @@ async def sharing(turn: Turn) -> None:
             if looked
             else t.SHARING_NEVER_LOOKED,
         ]
-        await turn.say("\n".join(lines), [[(t.SHARING_STOP, ("x", share.id))]])
+        await turn.say("\n".join(lines), [[(t.SHARING_STOP, (Kind.STOP_SHARING, share.id))]])
 
 
 async def stop_sharing(turn: Turn, share_id: str) -> None:
@@ -163,6 +166,13 @@ async def _audit(
     await turn.session.commit()
     if not allowed:
         logger.warning("refused %s (recorded in the audit log)", action)
+
+
+async def refuse(turn: Turn, audited: str | None) -> None:
+    """Someone who is not a clinician used a clinician's command; a read is audited first."""
+    if audited is not None:
+        await _audit(turn, [None], audited, allowed=False)
+    await turn.say(t.CLINICIAN_ONLY)
 
 
 async def gather(
@@ -200,7 +210,7 @@ async def gather(
         until=until,
         practices=facts,
         thought_records=[
-            t.thought_card(**{step: getattr(r, step) for step in thought_steps.ORDER})
+            t.thought_card(**{step.value: getattr(r, step) for step in ThoughtStep})
             for r in seen.thought_records
         ],
         voice_notes=[n.words for n in seen.voice_notes if n.words],
@@ -241,10 +251,6 @@ async def _clients(turn: Turn) -> list[User]:
 async def show_summary(turn: Turn, args: list[str]) -> None:
     """`/summary` lists clients by need; `/summary NAME_OR_NUMBER [days]` shows one."""
     user = await turn.user()
-    if not user.is_clinician:
-        await _audit(turn, [None], "summary", allowed=False)
-        await turn.say(t.CLINICIAN_ONLY)
-        return
     clients = await _clients(turn)
     if not args:
         if not clients:
@@ -302,11 +308,11 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
 async def export(turn: Turn, args: list[str]) -> None:
     """`/export NAME_OR_NUMBER`: the same data as a CSV file."""
     user = await turn.user()
-    clients = await _clients(turn) if user.is_clinician else []
+    clients = await _clients(turn)
     client = _pick(clients, args[0]) if args else None
     if client is None:
         await _audit(turn, [None], "export", allowed=False)
-        await turn.say(t.SUMMARY_UNKNOWN_CLIENT if user.is_clinician else t.CLINICIAN_ONLY)
+        await turn.say(t.SUMMARY_UNKNOWN_CLIENT)
         return
     today = local_today(client)
     fact = await gather(turn.session, client, user.id, today - timedelta(days=89), today)
@@ -338,26 +344,15 @@ def _pick(clients: list[User], key: str) -> User | None:
 async def suggest(turn: Turn, args: list[str]) -> None:
     """`/suggest NUMBER_OR_NAME practice`: offer a linked client a practice to shape."""
     user = await turn.user()
-    if not user.is_clinician:
-        await turn.say(t.CLINICIAN_ONLY)
-        return
     text = " ".join(args[1:]).strip()
     client = _pick(await _clients(turn), args[0]) if args else None
     if client is None or not text or len(text) > 300:
         await turn.say(t.SUGGEST_USAGE if client or not args else t.SUMMARY_UNKNOWN_CLIENT)
         return
     suggestion = await sharing_db.offer_suggestion(turn.session, user.id, client.id, text)
-    signer = turn.context.services.signer
-    buttons = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    label, callback_data=signer.pack(client.id, "g", suggestion.id, answer)
-                )
-                for label, answer in ((t.SUGGESTION_YES, "yes"), (t.SUGGESTION_NO, "no"))
-            ]
-        ]
-    )
+    answers = [(t.SUGGESTION_YES, "yes"), (t.SUGGESTION_NO, "no")]
+    row = [(label, (Kind.SUGGESTION, suggestion.id, answer)) for label, answer in answers]
+    buttons = turn.keyboard([row], client.id)
     try:
         await turn.context.bot.send_message(
             client.id, t.SUGGESTION.format(name=user.first_name, text=text), reply_markup=buttons

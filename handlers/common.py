@@ -6,12 +6,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
+from bot.callbacks import Button, keyboard
 from bot.context import BetweenContext
 from bot.languages import language_code
 from bot.messages import split_message
@@ -23,8 +24,6 @@ from storage.models import Conversation, User, utcnow
 logger = logging.getLogger(__name__)
 
 MAX_SHORT_ANSWER = 1000
-
-Button = tuple[str, Sequence[object]]
 
 
 @dataclass
@@ -60,24 +59,15 @@ class Turn:
         self.version = conversation.data["_v"]
         return conversation
 
-    def keyboard(self, rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
-        """Build an inline keyboard whose callback data is signed for this client.
-
-        Answer buttons (`a:<step>:<value>`) also carry the conversation's version, so one
-        pressed under an older question is recognised as stale.
-        """
-
-        def data(parts: Sequence[object]) -> str:
-            if parts and parts[0] == "a" and self.version is not None:
-                parts = [*parts, self.version]
-            return self.context.pack(*parts)
-
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(label, callback_data=data(parts)) for label, parts in row]
-                for row in rows
-            ]
-        )
+    def keyboard(
+        self, rows: Sequence[Sequence[Button]], user_id: int | None = None
+    ) -> InlineKeyboardMarkup:
+        """An inline keyboard signed for this client (answers carry the step's version), or,
+        given `user_id`, for someone else this turn writes to (a client, a supporter)."""
+        signer = self.context.services.signer
+        if user_id is not None:
+            return keyboard(signer, user_id, rows)
+        return keyboard(signer, self.user_id, rows, self.version)
 
     async def acknowledge(self, text: str | None = None) -> None:
         """Answer the button press; a replayed press is too old to answer, and that is fine."""
@@ -98,6 +88,20 @@ class Turn:
         for piece in first:
             await self.context.bot.send_message(chat.id, piece)
         return await self.context.bot.send_message(chat.id, last, reply_markup=markup)
+
+
+class Flow(Protocol):
+    """A conversation a client can be in (onboarding, design, report, thought...): a module
+    with its name, the question for the step it is on, and what to do with an answer to it.
+    Its steps are a StrEnum whose values are what conversations and answer buttons store."""
+
+    FLOW: str
+
+    async def prompt(self, turn: Turn, conversation: Conversation) -> None: ...
+
+    async def answer(
+        self, turn: Turn, conversation: Conversation, text: str, pressed: bool
+    ) -> None: ...
 
 
 def short_answer(text: str, limit: int = MAX_SHORT_ANSWER) -> tuple[str | None, str | None]:

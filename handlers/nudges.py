@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
+from bot.callbacks import Kind
 from bot.rules.parsing import parse_time, parse_until, pause_holds
 from bot.texts import en as t
 from handlers.common import Turn, local_today
@@ -17,7 +18,7 @@ EVENING = time(19, 0)
 
 async def later(turn: Turn, delivery_id: str) -> None:
     """`l:<delivery>`: ask when the nudge should come back."""
-    rows = [[(label, ("z", delivery_id, key))] for key, label in t.SNOOZE_OPTIONS.items()]
+    rows = [[(label, (Kind.SNOOZE, delivery_id, key))] for key, label in t.SNOOZE_OPTIONS.items()]
     await turn.say(t.SNOOZE_WHEN, rows)
 
 
@@ -105,8 +106,8 @@ async def _show_quiet(turn: Turn, user: User) -> None:
         ),
         [
             [
-                (t.QUIET_MOVE, ("q", QuietMode.DEFER.value)),
-                (t.QUIET_SKIP, ("q", QuietMode.SKIP.value)),
+                (t.QUIET_MOVE, (Kind.QUIET, QuietMode.DEFER.value)),
+                (t.QUIET_SKIP, (Kind.QUIET, QuietMode.SKIP.value)),
             ]
         ],
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
+from bot.callbacks import Button, Kind
 from bot.rules.parsing import resolve_timezone
 from bot.texts import en as t
 from handlers.common import Turn, short_answer
@@ -15,6 +17,14 @@ from storage.models import Conversation, PracticeStatus, utcnow
 FLOW = "onboarding"
 
 
+class Step(StrEnum):
+    """Where a newcomer is (the values are stored in conversations and answer buttons)."""
+
+    CONSENT = "consent"
+    TIMEZONE = "timezone"
+    TIMEZONE_CONFIRM = "timezone_confirm"
+
+
 async def start(turn: Turn) -> None:
     user = await turn.user()
     if user.consent_version:
@@ -23,13 +33,13 @@ async def start(turn: Turn) -> None:
     await turn.say(t.WELCOME.format(name=user.first_name or t.NO_NAME))
     await turn.say(t.WHAT_I_DO)
     await turn.say(t.NOT_A_CRISIS_SERVICE.format(crisis=crisis_text(turn)))
-    await turn.set_conversation(FLOW, "consent", {})
+    await turn.set_conversation(FLOW, Step.CONSENT, {})
     await turn.say(t.PRIVACY, _consent_rows())
 
 
 async def change_timezone(turn: Turn, given: str = "") -> None:
     """Ask for the timezone, or take it from `/timezone Lisbon` straight away."""
-    conversation = await turn.set_conversation(FLOW, "timezone", {})
+    conversation = await turn.set_conversation(FLOW, Step.TIMEZONE, {})
     if given.strip():
         await answer(turn, conversation, given, False)
     else:
@@ -37,9 +47,9 @@ async def change_timezone(turn: Turn, given: str = "") -> None:
 
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:
-    if conversation.step == "consent":
+    if conversation.step == Step.CONSENT:
         await turn.say(t.PRIVACY, _consent_rows())
-    elif conversation.step == "timezone_confirm":
+    elif conversation.step == Step.TIMEZONE_CONFIRM:
         await _confirm_zone(turn, conversation.data["zone"])
     else:
         await turn.say(t.ASK_TIMEZONE)
@@ -47,15 +57,15 @@ async def prompt(turn: Turn, conversation: Conversation) -> None:
 
 async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:
     step, data = conversation.step, dict(conversation.data)
-    if step == "consent":
+    if step == Step.CONSENT:
         await _on_consent(turn, value if pressed else "")
-    elif step == "timezone":
+    elif step == Step.TIMEZONE:
         await _on_zone(turn, data, value)
-    elif step == "timezone_confirm":
+    elif step == Step.TIMEZONE_CONFIRM:
         if pressed and value == "yes":
             await _save_zone(turn, data["zone"])
         elif pressed:
-            await turn.set_conversation(FLOW, "timezone", data)
+            await turn.set_conversation(FLOW, Step.TIMEZONE, data)
             await turn.say(t.ASK_TIMEZONE)
         else:
             await _on_zone(turn, data, value)
@@ -65,7 +75,7 @@ async def _on_consent(turn: Turn, value: str) -> None:
     if value == "yes":
         user = await turn.user()
         user.consent_version, user.consent_at = t.CONSENT_VERSION, utcnow()
-        await turn.set_conversation(FLOW, "timezone", {})
+        await turn.set_conversation(FLOW, Step.TIMEZONE, {})
         await turn.say(t.ASK_TIMEZONE)
     elif value == "no":
         await repo.clear_conversation(turn.session, turn.user_id)
@@ -81,7 +91,7 @@ async def _on_zone(turn: Turn, data: dict[str, Any], value: str) -> None:
         await turn.say(problem or t.TIMEZONE_UNKNOWN)
         return
     data["zone"] = zone
-    await turn.set_conversation(FLOW, "timezone_confirm", data)
+    await turn.set_conversation(FLOW, Step.TIMEZONE_CONFIRM, data)
     await _confirm_zone(turn, zone)
 
 
@@ -91,8 +101,8 @@ async def _confirm_zone(turn: Turn, zone: str) -> None:
         t.TIMEZONE_CONFIRM.format(zone=zone, local_time=local_time),
         [
             [
-                (t.TIMEZONE_RIGHT, ("a", "timezone_confirm", "yes")),
-                (t.TIMEZONE_WRONG, ("a", "timezone_confirm", "no")),
+                (t.TIMEZONE_RIGHT, (Kind.ANSWER, Step.TIMEZONE_CONFIRM, "yes")),
+                (t.TIMEZONE_WRONG, (Kind.ANSWER, Step.TIMEZONE_CONFIRM, "no")),
             ]
         ],
     )
@@ -112,5 +122,6 @@ async def _save_zone(turn: Turn, zone: str) -> None:
         await turn.say(t.READY_FOR_FIRST)
 
 
-def _consent_rows() -> list[list[tuple[str, tuple[str, ...]]]]:
-    return [[(t.CONSENT_YES, ("a", "consent", "yes")), (t.CONSENT_NO, ("a", "consent", "no"))]]
+def _consent_rows() -> list[list[Button]]:
+    answers = [(t.CONSENT_YES, "yes"), (t.CONSENT_NO, "no")]
+    return [[(label, (Kind.ANSWER, Step.CONSENT, value)) for label, value in answers]]

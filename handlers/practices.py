@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.callbacks import Kind
 from bot.texts import en as t
 from handlers import design, fields
 from handlers.common import Button, Turn
@@ -27,12 +28,16 @@ def card(practice: Practice) -> str:
 
 def card_rows(practice: Practice) -> list[list[Button]]:
     toggle = (
-        (t.RESUME, ("p", practice.id, "resume"))
+        (t.RESUME, (Kind.PRACTICE, practice.id, "resume"))
         if practice.status == PracticeStatus.PAUSED
-        else (t.PAUSE, ("p", practice.id, "pause"))
+        else (t.PAUSE, (Kind.PRACTICE, practice.id, "pause"))
     )
     return [
-        [(t.EDIT, ("p", practice.id, "edit")), toggle, (t.REMOVE, ("p", practice.id, "remove"))]
+        [
+            (t.EDIT, (Kind.PRACTICE, practice.id, "edit")),
+            toggle,
+            (t.REMOVE, (Kind.PRACTICE, practice.id, "remove")),
+        ]
     ]
 
 
@@ -72,8 +77,8 @@ async def on_button(turn: Turn, practice_id: str, action: str) -> None:
             t.REMOVE_CONFIRM,
             [
                 [
-                    (t.REMOVE_YES, ("p", practice.id, "remove_yes")),
-                    (t.REMOVE_NO, ("p", practice.id, "keep")),
+                    (t.REMOVE_YES, (Kind.PRACTICE, practice.id, "remove_yes")),
+                    (t.REMOVE_NO, (Kind.PRACTICE, practice.id, "keep")),
                 ]
             ],
         )

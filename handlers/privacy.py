@@ -9,10 +9,11 @@ import logging
 from datetime import date, datetime, timedelta
 from functools import partial
 
-from telegram import InputFile, Update
+from telegram import InputFile
 from telegram.error import TelegramError
 
-from bot.context import BetweenContext, current_unit
+from bot.callbacks import Kind
+from bot.context import current_unit
 from bot.rules import mydata
 from bot.texts import en as t
 from handlers.common import Turn, local_today
@@ -46,10 +47,10 @@ def decide(current: str, stamp: str, issued: str, now: datetime, *, exists: bool
     return "erase"
 
 
-async def mydata_command(update: Update, context: BetweenContext) -> None:
+async def mydata_command(turn: Turn) -> None:
     """`/mydata`: one JSON file with every row about them, and their thought records as text."""
-    turn = Turn(update, context)
-    export = await privacy.export_user(turn.session, turn.user_id, skip_update_id=update.update_id)
+    skip = turn.update.update_id
+    export = await privacy.export_user(turn.session, turn.user_id, skip_update_id=skip)
     if not privacy.has_data(export):
         await turn.say(t.MYDATA_NOTHING)
         return
@@ -74,14 +75,13 @@ async def _send_file(turn: Turn, data: bytes, filename: str, caption: str) -> No
     )
 
 
-async def forget_command(update: Update, context: BetweenContext) -> None:
+async def forget_command(turn: Turn) -> None:
     """`/forget`: say plainly what goes, and ask."""
-    turn = Turn(update, context)
     user = await turn.session.get(User, turn.user_id)
     stamp, issued = incarnation(user), format(int(utcnow().timestamp()), "x")
     rows = [
-        [(t.FORGET_YES, ("f", "yes", stamp, issued))],
-        [(t.FORGET_NO, ("f", "no", stamp, issued))],
+        [(t.FORGET_YES, (Kind.FORGET, "yes", stamp, issued))],
+        [(t.FORGET_NO, (Kind.FORGET, "no", stamp, issued))],
     ]
     await turn.say(t.FORGET_ASK, rows)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
+from bot.callbacks import Kind, report_rows
 from bot.rules import coaching
 from bot.texts import en as t
 from handlers import practices, supporters
@@ -15,15 +17,14 @@ FLOW = "report"
 LABEL_CHARS = 40
 
 
-def outcome_rows(practice_id: int) -> list[list[Button]]:
-    """The three report buttons, also shown under nudges."""
-    return [
-        [
-            (t.DID_IT, ("r", practice_id, Outcome.DID.value)),
-            (t.PARTLY, ("r", practice_id, Outcome.PARTLY.value)),
-            (t.NOT_TODAY, ("r", practice_id, Outcome.NOT_TODAY.value)),
-        ]
-    ]
+class Step(StrEnum):
+    """The follow-up after a report (values stored in conversations and answer buttons)."""
+
+    REFLECTION = "reflection"  # after a try: anything to note?
+    OBSTACLE = "obstacle"  # after "not today": what got in the way?
+    OTHER = "other"  # "something else": in their words
+    ADJUST = "adjust"  # the change they choose
+    STEP_UP = "step_up"  # after easy successes: a small step up?
 
 
 async def ask_which(turn: Turn) -> None:
@@ -38,7 +39,7 @@ async def ask_which(turn: Turn) -> None:
     elif len(active) == 1:
         await ask_outcome(turn, active[0])
     else:
-        rows = [[(_label(p.step), ("w", p.id))] for p in active]
+        rows = [[(_label(p.step), (Kind.WHICH, p.id))] for p in active]
         await turn.say(t.WHICH_PRACTICE, rows)
 
 
@@ -51,7 +52,7 @@ async def on_which(turn: Turn, practice_id: str) -> None:
 
 
 async def ask_outcome(turn: Turn, practice: Practice) -> None:
-    await turn.say(t.HOW_DID_IT_GO.format(step=practice.step), outcome_rows(practice.id))
+    await turn.say(t.HOW_DID_IT_GO.format(step=practice.step), report_rows(practice.id))
 
 
 async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
@@ -71,28 +72,28 @@ async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
         text = t.ACK_NOT_TODAY
         if practice.if_then:
             text += "\n\n" + t.YOUR_PLAN.format(if_then=practice.if_then)
-        await turn.set_conversation(FLOW, "obstacle", data)
+        await turn.set_conversation(FLOW, Step.OBSTACLE, data)
         await turn.say(text, _obstacle_rows())
         return
     await turn.say(t.ACK_DID if outcome == Outcome.DID else t.ACK_PARTLY)
     await supporters.tell_supporters(turn, user)
     if practice.reward:
         await turn.say(t.REWARD_NOW.format(reward=practice.reward))
-    await turn.set_conversation(FLOW, "reflection", data)
-    await turn.say(t.ASK_REFLECTION, [[(t.SKIP, ("a", "reflection", "skip"))]])
+    await turn.set_conversation(FLOW, Step.REFLECTION, data)
+    await turn.say(t.ASK_REFLECTION, [[(t.SKIP, (Kind.ANSWER, Step.REFLECTION, "skip"))]])
 
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:
     step, data = conversation.step, conversation.data
-    if step == "reflection":
-        await turn.say(t.ASK_REFLECTION, [[(t.SKIP, ("a", "reflection", "skip"))]])
-    elif step == "obstacle":
+    if step == Step.REFLECTION:
+        await turn.say(t.ASK_REFLECTION, [[(t.SKIP, (Kind.ANSWER, Step.REFLECTION, "skip"))]])
+    elif step == Step.OBSTACLE:
         await turn.say(t.ACK_NOT_TODAY, _obstacle_rows())
-    elif step == "other":
+    elif step == Step.OTHER:
         await turn.say(t.ASK_OTHER_OBSTACLE)
-    elif step == "adjust":
+    elif step == Step.ADJUST:
         await turn.say(data["offer"], _option_rows(data["options"]))
-    elif step == "step_up":
+    elif step == Step.STEP_UP:
         await turn.say(data["offer"], _step_up_rows())
 
 
@@ -105,20 +106,20 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         await turn.say(t.PRACTICE_GONE)
         return
     step = conversation.step
-    if step == "reflection":
+    if step == Step.REFLECTION:
         await _on_reflection(turn, practice, report, value, pressed)
-    elif step == "obstacle":
+    elif step == Step.OBSTACLE:
         await _on_obstacle(turn, practice, report, data, value, pressed)
-    elif step == "other":
+    elif step == Step.OTHER:
         note, problem = short_answer(value)
         if note is None:
             await turn.say(problem or t.EMPTY_ANSWER)
             return
         report.obstacle_note = note
         await _offer(turn, practice, data, Obstacle.OTHER)
-    elif step == "adjust":
+    elif step == Step.ADJUST:
         await _on_option(turn, practice, data, value, pressed)
-    elif step == "step_up":
+    elif step == Step.STEP_UP:
         if value.strip().lower() in ("yes", "y", t.STEP_UP_YES.lower()):
             await practices.start_change(turn, practice, "step", "step_up", t.ASK_STEP_UP)
         else:
@@ -139,7 +140,7 @@ async def _on_reflection(
     if report.outcome == Outcome.DID and coaching.ready_to_step_up(history):
         offer = t.STEP_UP_OFFER.format(count=coaching.success_run(history))
         data = {"practice_id": practice.id, "report_id": report.id, "offer": offer}
-        await turn.set_conversation(FLOW, "step_up", data)
+        await turn.set_conversation(FLOW, Step.STEP_UP, data)
         await turn.say(offer, _step_up_rows())
         return
     await repo.clear_conversation(turn.session, turn.user_id)
@@ -168,7 +169,7 @@ async def _on_obstacle(
         return
     report.obstacle = obstacle
     if obstacle == Obstacle.OTHER:
-        await turn.set_conversation(FLOW, "other", data)
+        await turn.set_conversation(FLOW, Step.OTHER, data)
         await turn.say(t.ASK_OTHER_OBSTACLE)
         return
     await _offer(turn, practice, data, obstacle)
@@ -185,7 +186,7 @@ async def _offer(turn: Turn, practice: Practice, data: dict[str, Any], obstacle:
         options = coaching.ADJUSTMENTS[obstacle]
         offer = t.OFFER_FOR[obstacle.value].format(proposal=proposal)
     data.update(obstacle=obstacle.value, proposal=proposal, options=list(options), offer=offer)
-    await turn.set_conversation(FLOW, "adjust", data)
+    await turn.set_conversation(FLOW, Step.ADJUST, data)
     await turn.say(offer, _option_rows(options))
 
 
@@ -206,7 +207,7 @@ async def _on_option(
     elif value == "smaller":
         data["options"] = ["use_proposal", "own_smaller", "keep"]
         data["offer"] = t.PROPOSE_SMALLER.format(proposal=data["proposal"])
-        await turn.set_conversation(FLOW, "adjust", data)
+        await turn.set_conversation(FLOW, Step.ADJUST, data)
         await turn.say(data["offer"], _option_rows(data["options"]))
     elif value in ("use_proposal", "lower_bar"):
         repo.change_practice(
@@ -246,13 +247,20 @@ def _label(text: str) -> str:
 
 
 def _obstacle_rows() -> list[list[Button]]:
-    rows = one_per_row([(label, ("a", "obstacle", key)) for key, label in t.OBSTACLES.items()])
-    return [*rows, [(t.WRITE_THOUGHT_RECORD, ("t",))]]
+    rows = one_per_row(
+        [(label, (Kind.ANSWER, Step.OBSTACLE, key)) for key, label in t.OBSTACLES.items()]
+    )
+    return [*rows, [(t.WRITE_THOUGHT_RECORD, (Kind.THOUGHT,))]]
 
 
 def _option_rows(options: list[str] | tuple[str, ...]) -> list[list[Button]]:
-    return one_per_row([(t.OPTION_LABELS[o], ("a", "adjust", o)) for o in options])
+    return one_per_row([(t.OPTION_LABELS[o], (Kind.ANSWER, Step.ADJUST, o)) for o in options])
 
 
 def _step_up_rows() -> list[list[Button]]:
-    return [[(t.STEP_UP_YES, ("a", "step_up", "yes")), (t.KEEP_AS_IS, ("a", "step_up", "keep"))]]
+    return [
+        [
+            (t.STEP_UP_YES, (Kind.ANSWER, Step.STEP_UP, "yes")),
+            (t.KEEP_AS_IS, (Kind.ANSWER, Step.STEP_UP, "keep")),
+        ]
+    ]

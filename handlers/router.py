@@ -6,7 +6,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from types import ModuleType
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -33,16 +32,15 @@ from handlers import (
     thought,
     voice,
 )
-from handlers.common import Turn
+from handlers.common import Flow, Turn
 from storage import repo
 from storage.models import Conversation, User
 
 logger = logging.getLogger(__name__)
 
-# Each flow module has FLOW, prompt(turn, conversation) and answer(turn, conversation, ...).
-FLOWS: dict[str, ModuleType] = {
-    module.FLOW: module for module in (onboarding, design, practices, reports, thought, supporters)
-}
+# Each flow module is a Flow: FLOW, prompt(turn, conversation), answer(turn, conversation, ...).
+_FLOWS: tuple[Flow, ...] = (onboarding, design, practices, reports, thought, supporters)
+FLOWS: dict[str, Flow] = {flow.FLOW: flow for flow in _FLOWS}
 
 
 async def _conversation(turn: Turn) -> Conversation | None:
@@ -71,29 +69,42 @@ class Needs(Enum):
     READY = "ready"  # consent and a timezone: anything that stores about practices
 
 
-async def _passes(turn: Turn, needs: Needs, *, pressed: bool = False) -> bool:
-    """The one readiness check, for commands and buttons alike. Nothing is stored on the way
-    (not even a user row), so a button from before /forget or before consent starts nothing."""
+class Who(Enum):
+    """Who a command or button is for. A client is someone who agreed to what is kept (their
+    `Needs` say how far); a clinician registered with the operator's code (checked here); a
+    supporter holds a client's code or link (checked by the handler that reads it)."""
+
+    ANYONE = "anyone"
+    CLIENT = "client"
+    CLINICIAN = "clinician"
+    SUPPORTER = "supporter"
+
+
+async def _passes(
+    turn: Turn, needs: Needs, who: Who, *, pressed: bool = False, audited: str | None = None
+) -> bool:
+    """The one readiness and role check, for commands and buttons alike. Nothing is stored on
+    the way for a client (not even a user row), so a button from before /forget or before
+    consent starts nothing. A refused clinician read (`audited`) goes in the audit log."""
+    if who is Who.CLINICIAN:
+        user = await turn.user()
+        if not user.is_clinician:
+            await clinician.refuse(turn, audited)
+            return False
     if needs is Needs.NOTHING:
         return True
-    user = await turn.session.get(User, turn.user_id)
-    if user is None or not user.consent_version:
+    found = await turn.session.get(User, turn.user_id)
+    if found is None or not found.consent_version:
         await turn.say(t.BUTTON_BEFORE_CONSENT if pressed else t.CONSENT_NEEDED)
         return False
-    if needs is Needs.READY and not user.timezone:
+    if needs is Needs.READY and not found.timezone:
         await onboarding.change_timezone(turn)
         return False
     return True
 
 
-async def _ready(turn: Turn) -> bool:
-    """Consent and a timezone come before anything is stored about practices."""
-    return await _passes(turn, Needs.READY)
-
-
-async def start(update: Update, context: BetweenContext) -> None:
+async def start(turn: Turn) -> None:
     """Welcome a new client, or greet a returning one and show where they are."""
-    turn = Turn(update, context)
     conversation = await _conversation(turn)
     if conversation and conversation.flow != onboarding.FLOW:
         await turn.say(t.RESUMING)
@@ -102,122 +113,90 @@ async def start(update: Update, context: BetweenContext) -> None:
     await onboarding.start(turn)
 
 
-async def new_practice(update: Update, context: BetweenContext) -> None:
-    """Co-design a new practice."""
-    turn = Turn(update, context)
-    if await _ready(turn):
-        await design.start(turn)
-
-
-async def done(update: Update, context: BetweenContext) -> None:
+async def report(turn: Turn) -> None:
     """Report how a practice went."""
-    turn = Turn(update, context)
-    if await _ready(turn):
-        await repo.clear_conversation(turn.session, turn.user_id)
-        await reports.ask_which(turn)
+    await repo.clear_conversation(turn.session, turn.user_id)
+    await reports.ask_which(turn)
 
 
-async def list_practices(update: Update, context: BetweenContext) -> None:
-    """Show practices with buttons to change, pause, resume or remove them."""
-    turn = Turn(update, context)
-    if await _ready(turn):
-        await practices.list_practices(turn)
+async def cancel(turn: Turn) -> None:
+    """Leave any flow cleanly."""
+    stopped = await repo.clear_conversation(turn.session, turn.user_id)
+    await turn.say(t.CANCELLED if stopped else t.NOTHING_TO_CANCEL)
 
 
-async def timezone(update: Update, context: BetweenContext) -> None:
-    """Change the timezone nudges follow."""
-    turn = Turn(update, context)
-    if await _passes(turn, Needs.CONSENT):
-        await onboarding.change_timezone(turn, " ".join(context.args or []))
-
-
-async def language_command(update: Update, context: BetweenContext) -> None:
-    """Show or change the language voice notes are heard in."""
-    turn = Turn(update, context)
-    if await _passes(turn, Needs.CONSENT):
-        await language.show_or_change(turn, context.args or [])
-
-
-async def thought_record(update: Update, context: BetweenContext) -> None:
-    """Write a thought record, by text or voice."""
-    turn = Turn(update, context)
-    if await _ready(turn):
-        await thought.start(turn)
+async def help_command(turn: Turn) -> None:
+    """List the commands in plain words, with crisis resources."""
+    await turn.say(t.HELP.format(crisis=safety.crisis_text(turn)))
 
 
 async def voice_note(update: Update, context: BetweenContext) -> None:
     """Take a voice note (or audio file, or video note) for transcription."""
     turn = Turn(update, context)
-    if await _ready(turn):
+    if await _passes(turn, Needs.READY, Who.CLIENT):
         await voice.receive(turn)
 
 
-async def people_command(update: Update, context: BetweenContext) -> None:
-    """Clinicians and supporters: /clinician /invite /summary /export /suggest /support,
-    and the client's side of sharing: /link /sharing /supporter."""
-    turn = Turn(update, context)
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    name = message.text.split()[0].lstrip("/").split("@")[0].lower()
-    args = context.args or []
-    anyone = {
-        "clinician": lambda: clinician.register(turn, args),
-        "invite": lambda: clinician.invite(turn),
-        "summary": lambda: clinician.show_summary(turn, args),
-        "export": lambda: clinician.export(turn, args),
-        "suggest": lambda: clinician.suggest(turn, args),
-        "support": lambda: supporters.join(turn, args),
-    }
-    clients = {
-        "link": lambda: clinician.link(turn, args),
-        "sharing": lambda: clinician.sharing(turn),
-        "supporter": lambda: supporters.overview(turn),
-    }
-    if name in anyone:
-        await anyone[name]()
-    elif name in clients and await _ready(turn):
-        await clients[name]()
+@dataclass(frozen=True)
+class Command:
+    """A command: its handler, who it is for, what they must have agreed to first, and whether
+    it reads arguments (`/pause 2025-06-01`). Its menu line, if any, is `t.COMMAND_MENU[name]`."""
+
+    name: str
+    handler: Callable[..., Awaitable[None]]  # (turn) or, with `args`, (turn, args)
+    needs: Needs = Needs.READY
+    who: Who = Who.CLIENT
+    args: bool = False
+    audited: bool = False  # a clinician's read of a client's data: a refusal is logged too
+
+    def __post_init__(self) -> None:
+        if self.who is Who.CLIENT and self.needs is Needs.NOTHING:
+            raise ValueError(f"/{self.name}: a client's command needs at least consent")
+
+    async def run(self, update: Update, context: BetweenContext) -> None:
+        turn = Turn(update, context)
+        audited = self.name if self.audited else None
+        if not await _passes(turn, self.needs, self.who, audited=audited):
+            return
+        if self.args:
+            await self.handler(turn, list(context.args or []))
+        else:
+            await self.handler(turn)
 
 
-async def pause(update: Update, context: BetweenContext) -> None:
-    """Pause all nudges, optionally until a date."""
-    turn = Turn(update, context)
-    if await _ready(turn):
-        await nudges.pause_all(turn, context.args or [])
+def _timezone(turn: Turn, args: list[str]) -> Awaitable[None]:
+    return onboarding.change_timezone(turn, " ".join(args))
 
 
-async def resume(update: Update, context: BetweenContext) -> None:
-    """Turn nudges back on."""
-    turn = Turn(update, context)
-    if await _ready(turn):
-        await nudges.resume_all(turn)
-
-
-async def quiet(update: Update, context: BetweenContext) -> None:
-    """Show or change quiet hours."""
-    turn = Turn(update, context)
-    if await _ready(turn):
-        await nudges.quiet_hours(turn, context.args or [])
-
-
-async def checkin(update: Update, context: BetweenContext) -> None:
-    """Show or change the check-in time."""
-    turn = Turn(update, context)
-    if await _ready(turn):
-        await nudges.checkin_time(turn, context.args or [])
-
-
-async def cancel(update: Update, context: BetweenContext) -> None:
-    """Leave any flow cleanly."""
-    turn = Turn(update, context)
-    stopped = await repo.clear_conversation(turn.session, turn.user_id)
-    await turn.say(t.CANCELLED if stopped else t.NOTHING_TO_CANCEL)
-
-
-async def help_command(update: Update, context: BetweenContext) -> None:
-    """List the commands in plain words, with crisis resources."""
-    turn = Turn(update, context)
-    await turn.say(t.HELP.format(crisis=safety.crisis_text(turn)))
+# Every command, by name; nothing else that starts with "/" is one (it is read, and screened).
+# A new command is one row here (and, for the menu, one line in t.COMMAND_MENU).
+COMMANDS: tuple[Command, ...] = (
+    Command("start", start, Needs.NOTHING, Who.ANYONE),
+    Command("new", design.start),
+    Command("done", report),
+    Command("practices", practices.list_practices),
+    Command("timezone", _timezone, Needs.CONSENT, args=True),
+    Command("language", language.show_or_change, Needs.CONSENT, args=True),
+    Command("thought", thought.start),
+    Command("sharing", clinician.sharing),
+    Command("supporter", supporters.overview),
+    Command("link", clinician.link, args=True),
+    Command("pause", nudges.pause_all, args=True),
+    Command("resume", nudges.resume_all),
+    Command("quiet", nudges.quiet_hours, args=True),
+    Command("checkin", nudges.checkin_time, args=True),
+    Command("cancel", cancel, Needs.NOTHING, Who.ANYONE),
+    Command("mydata", privacy.mydata_command, Needs.NOTHING, Who.ANYONE),  # before consent too
+    Command("forget", privacy.forget_command, Needs.NOTHING, Who.ANYONE),
+    Command("help", help_command, Needs.NOTHING, Who.ANYONE),
+    Command("sos", safety.sos, Needs.NOTHING, Who.ANYONE),
+    Command("clinician", clinician.register, Needs.NOTHING, Who.ANYONE, args=True),
+    Command("invite", clinician.invite, Needs.NOTHING, Who.CLINICIAN),
+    Command("summary", clinician.show_summary, Needs.NOTHING, Who.CLINICIAN, True, True),
+    Command("export", clinician.export, Needs.NOTHING, Who.CLINICIAN, True, True),
+    Command("suggest", clinician.suggest, Needs.NOTHING, Who.CLINICIAN, args=True),
+    Command("support", supporters.join, Needs.NOTHING, Who.SUPPORTER, args=True),
+)
 
 
 async def text(update: Update, context: BetweenContext) -> None:
@@ -302,7 +281,7 @@ async def button(update: Update, context: BetweenContext) -> None:
         await turn.acknowledge(t.UNKNOWN_BUTTON)
         return
     await turn.acknowledge()
-    if await _passes(turn, route.needs, pressed=True):
+    if await _passes(turn, route.needs, route.who, pressed=True):
         await route.callback(turn, *parts[1:])
 
 
@@ -320,18 +299,24 @@ async def _answer_button(turn: Turn, step: str, value: str, version: str) -> Non
 
 @dataclass(frozen=True)
 class ButtonRoute:
-    """A button kind: its handler, how many arguments it carries, and what it needs first."""
+    """A button kind: its handler, how many arguments it carries, and, as for a command, what
+    it needs first and who it is for (the same guard: a button never skips its command's)."""
 
     callback: Callable[..., Awaitable[None]]
     args: int
     needs: Needs = Needs.READY
+    who: Who = Who.CLIENT
+
+    def __post_init__(self) -> None:
+        if self.who is Who.CLIENT and self.needs is Needs.NOTHING:
+            raise ValueError("a client's button needs at least consent")
 
 
 # Every kind passes the same check as the commands that lead to it (see Kind for each).
 # An answer is judged by the conversation it belongs to (/forget ends it); onboarding's
 # consent buttons are answers too, so they work before consent.
 BUTTON_ROUTES: dict[str, ButtonRoute] = {
-    Kind.ANSWER: ButtonRoute(_answer_button, 3, Needs.NOTHING),
+    Kind.ANSWER: ButtonRoute(_answer_button, 3, Needs.NOTHING, Who.ANYONE),
     Kind.OUTCOME: ButtonRoute(reports.on_outcome, 2),
     Kind.WHICH: ButtonRoute(reports.on_which, 1),
     Kind.PRACTICE: ButtonRoute(practices.on_button, 2),
@@ -345,8 +330,8 @@ BUTTON_ROUTES: dict[str, ButtonRoute] = {
     Kind.SUGGESTION: ButtonRoute(clinician.on_suggestion, 2),
     Kind.INVITE: ButtonRoute(supporters.invite, 1),
     Kind.REMOVE_SUPPORTER: ButtonRoute(supporters.remove, 1, Needs.CONSENT),
-    Kind.KIND_WORD: ButtonRoute(supporters.start_reply, 1, Needs.NOTHING),  # a supporter
-    Kind.FORGET: ButtonRoute(privacy.on_forget, 3, Needs.NOTHING),
+    Kind.KIND_WORD: ButtonRoute(supporters.start_reply, 1, Needs.NOTHING, Who.SUPPORTER),
+    Kind.FORGET: ButtonRoute(privacy.on_forget, 3, Needs.NOTHING, Who.ANYONE),
     Kind.LANGUAGE: ButtonRoute(language.on_button, 1, Needs.CONSENT),
 }
 

@@ -52,7 +52,6 @@ async def screen(
     raise ApplicationHandlerStop
 
 
-async def sos(update: Update, context: BetweenContext) -> None:
+async def sos(turn: Turn) -> None:
     """Give the crisis resources."""
-    turn = Turn(update, context)
     await turn.say(t.SOS.format(crisis=crisis_text(turn)))

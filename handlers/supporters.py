@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from enum import StrEnum
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
+from bot.callbacks import Kind
 from bot.texts import en as t
 from handlers.common import Turn, local_today, short_answer
 from storage import codes, repo
@@ -20,6 +21,12 @@ from storage.models import Conversation, Supporter, User, utcnow
 logger = logging.getLogger(__name__)
 
 FLOW = "support"
+
+
+class Step(StrEnum):
+    REPLY = "reply"  # a supporter writing a kind word back
+
+
 INVITE_DAYS = 7
 
 
@@ -31,11 +38,14 @@ async def overview(turn: Turn) -> None:
         for link in current:
             supporter = await turn.session.get(User, link.supporter_id)
             name = supporter.first_name if supporter else ""
-            rows.append([(t.SUPPORTER_REMOVE.format(name=name), ("u", link.id))])
+            rows.append([(t.SUPPORTER_REMOVE.format(name=name), (Kind.REMOVE_SUPPORTER, link.id))])
         await turn.say(t.SUPPORTERS_NOW, rows)
     await turn.say(
         t.SUPPORTER_CHOOSE,
-        [[(t.SUPPORTER_TRIED_ONLY, ("n", "tried"))], [(t.SUPPORTER_WEEKLY, ("n", "weekly"))]],
+        [
+            [(t.SUPPORTER_TRIED_ONLY, (Kind.INVITE, "tried"))],
+            [(t.SUPPORTER_WEEKLY, (Kind.INVITE, "weekly"))],
+        ],
     )
 
 
@@ -85,15 +95,15 @@ async def join(turn: Turn, args: list[str]) -> None:
     supporter = await turn.user()
     client = await turn.session.get(User, link.client_id)
     await turn.say(t.SUPPORT_LINKED.format(name=client.first_name if client else ""))
-    remove = turn.context.services.signer.pack(link.client_id, "u", link.id)
-    button = InlineKeyboardButton(
-        t.SUPPORTER_REMOVE.format(name=supporter.first_name), callback_data=remove
+    remove = (
+        t.SUPPORTER_REMOVE.format(name=supporter.first_name),
+        (Kind.REMOVE_SUPPORTER, link.id),
     )
     try:
         await turn.context.bot.send_message(
             link.client_id,
             t.SUPPORTER_JOINED.format(name=supporter.first_name),
-            reply_markup=InlineKeyboardMarkup([[button]]),
+            reply_markup=turn.keyboard([[remove]], link.client_id),
         )
     except TelegramError as error:
         logger.info("supporter's joining not told (%s)", type(error).__name__)
@@ -105,17 +115,13 @@ async def tell_supporters(turn: Turn, client: User) -> None:
     if not links:
         return
     week_start = local_today(client) - timedelta(days=6)
-    signer = turn.context.services.signer
     for link in links:
         assert link.supporter_id is not None
         text = t.SUPPORT_TRIED.format(name=client.first_name)
         if link.weekly_count:  # the week, or since they joined if that is later
             tries = await supporters_db.tries_since(turn.session, link, week_start)
             text += t.SUPPORT_WEEK.format(count=tries)
-        data = signer.pack(link.supporter_id, "h", link.id)
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t.SUPPORT_REPLY, callback_data=data)]]
-        )
+        markup = turn.keyboard([[(t.SUPPORT_REPLY, (Kind.KIND_WORD, link.id))]], link.supporter_id)
         try:
             await turn.context.bot.send_message(link.supporter_id, text, reply_markup=markup)
         except TelegramError as error:
@@ -130,7 +136,7 @@ async def start_reply(turn: Turn, link_id: str) -> None:
         return
     client = await turn.session.get(User, link.client_id)
     await turn.user()
-    await turn.set_conversation(FLOW, "reply", {"link_id": link.id})
+    await turn.set_conversation(FLOW, Step.REPLY, {"link_id": link.id})
     await turn.say(t.SUPPORT_ASK_REPLY.format(name=client.first_name if client else ""))
 
 
@@ -148,7 +154,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         return
     words, problem = short_answer(value, 500)
     if words is None:
-        await turn.set_conversation(FLOW, "reply", dict(conversation.data))
+        await turn.set_conversation(FLOW, Step.REPLY, dict(conversation.data))
         await turn.say(problem or t.EMPTY_ANSWER)
         return
     supporter = await turn.user()

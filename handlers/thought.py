@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.callbacks import Kind
 from bot.rules.parsing import parse_rating
+from bot.rules.thought import RATINGS, ThoughtStep
 from bot.texts import en as t
 from handlers.common import Button, Turn, one_per_row, short_answer
 from storage import repo
 from storage.models import Conversation, ThoughtRecord
 
 FLOW = "thought"
-# Each step, and whether it is answered with words or a 0–100 rating.
-STEPS: dict[str, tuple[str, bool]] = {
-    "situation": (t.ASK_SITUATION, False),
-    "thought": (t.ASK_THOUGHT, False),
-    "belief_before": (t.ASK_BELIEF, True),
-    "feeling": (t.ASK_FEELING, False),
-    "intensity_before": (t.ASK_INTENSITY, True),
-    "trap": ("", False),
-    "balanced": (t.ASK_BALANCED, False),
-    "belief_after": (t.ASK_BELIEF_AFTER, True),
-    "intensity_after": (t.ASK_INTENSITY_AFTER, True),
+Step = ThoughtStep
+# Each step's question (the trap's is its picklist); RATINGS says which are 0–100 ratings.
+QUESTIONS: dict[Step, str] = {
+    Step.SITUATION: t.ASK_SITUATION,
+    Step.THOUGHT: t.ASK_THOUGHT,
+    Step.BELIEF_BEFORE: t.ASK_BELIEF,
+    Step.FEELING: t.ASK_FEELING,
+    Step.INTENSITY_BEFORE: t.ASK_INTENSITY,
+    Step.BALANCED: t.ASK_BALANCED,
+    Step.BELIEF_AFTER: t.ASK_BELIEF_AFTER,
+    Step.INTENSITY_AFTER: t.ASK_INTENSITY_AFTER,
 }
-ORDER = list(STEPS)
+ORDER = list(Step)
 MAX_RECORD_ANSWER = 4000  # a thought record step may be a whole transcribed voice note
 
 
@@ -34,24 +36,23 @@ async def start(turn: Turn) -> None:
 
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:
-    step = conversation.step
-    if step == "trap":
+    step = Step(conversation.step)
+    if step is Step.TRAP:
         traps = "\n".join(t.TRAP_LINE.format(label=a, why=b) for a, b in t.TRAPS.values())
-        rows = one_per_row([(label, ("a", "trap", key)) for key, (label, _) in t.TRAPS.items()])
-        await turn.say(t.ASK_TRAP.format(traps=traps), rows)
+        answers = [(label, (Kind.ANSWER, step, key)) for key, (label, _) in t.TRAPS.items()]
+        await turn.say(t.ASK_TRAP.format(traps=traps), one_per_row(answers))
         return
-    question, is_rating = STEPS[step]
-    await turn.say(question, _rating_rows(step) if is_rating else None)
+    await turn.say(QUESTIONS[step], _rating_rows(step) if step in RATINGS else None)
 
 
 async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:
-    step, data = conversation.step, dict(conversation.data)
-    if step == "trap":
+    step, data = Step(conversation.step), dict(conversation.data)
+    if step is Step.TRAP:
         if value not in t.TRAPS:
             await prompt(turn, conversation)
             return
         data[step] = value
-    elif STEPS[step][1]:
+    elif step in RATINGS:
         rating = parse_rating(value, 0, 100)
         if rating is None:
             await turn.say(t.NUMBER_NEEDED.format(low=0, high=100), _rating_rows(step))
@@ -73,11 +74,11 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
 
 async def _save(turn: Turn, data: dict[str, Any]) -> None:
     await turn.user()
-    answers = {step: data[step] for step in ORDER}
+    answers = {step.value: data[step] for step in ORDER}
     turn.session.add(ThoughtRecord(user_id=turn.user_id, **answers))
     await repo.clear_conversation(turn.session, turn.user_id)
     await turn.say(t.THOUGHT_SAVED.format(card=t.thought_card(**answers)))
 
 
-def _rating_rows(step: str) -> list[list[Button]]:
-    return [[(str(n), ("a", step, n)) for n in (0, 25, 50, 75, 100)]]
+def _rating_rows(step: Step) -> list[list[Button]]:
+    return [[(str(n), (Kind.ANSWER, step, n)) for n in (0, 25, 50, 75, 100)]]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from types import ModuleType
 
 from telegram import Message
 from telegram.error import TelegramError
@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from bot.context import current_unit
 from bot.faults import is_telegram_hiccup
 from bot.texts import en as t
-from handlers.common import Turn, short_answer
+from handlers.common import Flow, Turn, short_answer
 from storage import repo, transcripts
 from storage.files import private_file, private_folder
 from storage.models import JobStatus, TranscriptionJob
@@ -112,7 +112,7 @@ async def correct(turn: Turn, reply_to: Message, text: str) -> bool:
     return True
 
 
-async def use_as_answer(turn: Turn, job_id: str, flows: dict[str, ModuleType]) -> None:
+async def use_as_answer(turn: Turn, job_id: str, flows: Mapping[str, Flow]) -> None:
     """`v:<job>`: answer the step the client was on with what they said."""
     job = await turn.session.get(TranscriptionJob, int(job_id)) if job_id.isdigit() else None
     conversation = await repo.get_conversation(turn.session, turn.user_id)

@@ -28,10 +28,10 @@ from typing import Any
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.callbacks import CallbackSigner
+from bot.callbacks import CallbackSigner, Kind, keyboard, report_rows
 from bot.faults import backoff, is_database_outage, retry_seconds
 from bot.logs import describe
 from bot.texts import en as t
@@ -411,26 +411,12 @@ class Dispatcher:
             text = t.CHECKIN.format(step=practice.step)
         else:
             text = t.nudge(practice.anchor, practice.step, practice.if_then)
-        rows = [
-            [
-                InlineKeyboardButton(label, callback_data=self._signer.pack(user_id, *parts))
-                for label, parts in (
-                    (t.DID_IT, ("r", practice.id, "did")),
-                    (t.PARTLY, ("r", practice.id, "partly")),
-                    (t.NOT_TODAY, ("r", practice.id, "not_today")),
-                )
-            ]
-        ]
+        rows = report_rows(practice.id)
         if delivery.kind != DeliveryKind.CHECKIN:
-            later = self._signer.pack(user_id, "l", delivery.id)
-            thought = self._signer.pack(user_id, "t")
             rows.append(
-                [
-                    InlineKeyboardButton(t.LATER, callback_data=later),
-                    InlineKeyboardButton(t.THOUGHT_BUTTON, callback_data=thought),
-                ]
+                [(t.LATER, (Kind.LATER, delivery.id)), (t.THOUGHT_BUTTON, (Kind.THOUGHT,))]
             )
-        return Outgoing(delivery.id, user_id, text, InlineKeyboardMarkup(rows))
+        return Outgoing(delivery.id, user_id, text, keyboard(self._signer, user_id, rows))
 
     async def _send(self, item: Outgoing) -> None:
         try:

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.callbacks import CallbackSigner
+from bot.callbacks import CallbackSigner, Kind, keyboard
 from bot.config import Settings
 from bot.faults import backoff, is_database_outage, is_telegram_hiccup
 from bot.logs import describe
@@ -400,10 +400,8 @@ class TranscriptionWorker:
             return f"{text}\n\n{t.CRISIS_REPLY.format(crisis=crisis)}", None
         if not job.flow:
             return text, None
-        data = self._signer.pack(job.user_id, "v", job.id)
-        return text, InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t.VOICE_USE, callback_data=data)]]
-        )
+        rows = [[(t.VOICE_USE, (Kind.TRANSCRIPT, job.id))]]
+        return text, keyboard(self._signer, job.user_id, rows)
 
 
 async def _update_held(session: AsyncSession, lease: _Lease, values: dict[str, Any]) -> bool:

@@ -7,19 +7,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.rules.thought import ThoughtStep
 from bot.texts import en as t
 
-THOUGHT_FIELDS = (
-    "situation",
-    "thought",
-    "belief_before",
-    "feeling",
-    "intensity_before",
-    "trap",
-    "balanced",
-    "belief_after",
-    "intensity_after",
-)
+THOUGHT_FIELDS = tuple(step.value for step in ThoughtStep)  # the flow's steps, in its order
 
 
 def to_json(export: dict[str, Any]) -> bytes:

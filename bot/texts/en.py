@@ -548,25 +548,26 @@ HELP = (
     "/help – this list; /sos – crisis resources\n\n"
     "{crisis}"
 )
-COMMAND_MENU = (
-    ("new", "set up a small practice"),
-    ("done", "tell me how a practice went"),
-    ("practices", "see, change, pause or remove practices"),
-    ("timezone", "change your timezone"),
-    ("language", "the language of your voice notes"),
-    ("thought", "write a thought record, by text or voice"),
-    ("sharing", "see or stop sharing with your clinician"),
-    ("supporter", "invite or remove someone who cheers you on"),
-    ("pause", "pause all nudges, optionally until a date"),
-    ("resume", "turn nudges back on"),
-    ("quiet", "see or change quiet hours"),
-    ("checkin", "see or change the evening check-in time"),
-    ("cancel", "stop what we're doing"),
-    ("mydata", "a copy of everything I keep about you"),
-    ("forget", "erase everything I keep about you"),
-    ("help", "what I can do, and crisis resources"),
-    ("sos", "crisis resources, now"),
-)
+# The line each command has in Telegram's menu (handlers/router.py: COMMANDS, in its order).
+COMMAND_MENU = {
+    "new": "set up a small practice",
+    "done": "tell me how a practice went",
+    "practices": "see, change, pause or remove practices",
+    "timezone": "change your timezone",
+    "language": "the language of your voice notes",
+    "thought": "write a thought record, by text or voice",
+    "sharing": "see or stop sharing with your clinician",
+    "supporter": "invite or remove someone who cheers you on",
+    "pause": "pause all nudges, optionally until a date",
+    "resume": "turn nudges back on",
+    "quiet": "see or change quiet hours",
+    "checkin": "see or change the evening check-in time",
+    "cancel": "stop what we're doing",
+    "mydata": "a copy of everything I keep about you",
+    "forget": "erase everything I keep about you",
+    "help": "what I can do, and crisis resources",
+    "sos": "crisis resources, now",
+}
 CANCELLED = "Okay, we've stopped there. Nothing was changed."
 NOTHING_TO_CANCEL = "There's nothing to stop right now. /help shows what I can do."
 FALLBACK = (
