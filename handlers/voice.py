@@ -16,7 +16,7 @@ from bot.faults import is_telegram_hiccup
 from bot.texts import en as t
 from handlers.common import Flow, Turn, short_answer
 from storage import repo, transcripts
-from storage.files import private_file, private_folder
+from storage.files import new_private_file
 from storage.models import JobStatus, TranscriptionJob
 
 logger = logging.getLogger(__name__)
@@ -68,11 +68,10 @@ async def receive(turn: Turn) -> None:
     elif size is not None and size > TELEGRAM_DOWNLOAD_LIMIT:
         problem = "too_big"
     else:
-        path = settings.audio_dir / f"{turn.update.update_id}.audio"
+        path = new_private_file(settings.audio_dir, ".audio")  # a random name: see its doc
         # No job row if the update rolls back: nothing may then refer to the file.
         current_unit.get().after_rollback.append(partial(_delete, path))
         try:
-            private_file(private_folder(path.parent) / path.name)
             telegram_file = await turn.context.bot.get_file(file_id)
             await telegram_file.download_to_drive(path)
             job.audio_path = str(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 FOLDER_MODE = 0o700
@@ -21,5 +22,15 @@ def private_folder(path: Path) -> Path:
 def private_file(path: Path) -> Path:
     """Create `path` empty if it is missing, and make it owner-only; return it."""
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    os.chmod(path, FILE_MODE)
+    return path
+
+
+def new_private_file(folder: Path, suffix: str) -> Path:
+    """Create an empty owner-only file with a random, unguessable name in `folder` (made
+    owner-only); return it. No name can be worked out from an id, so nothing a client sends can
+    name another's file."""
+    path = private_folder(folder) / f"{secrets.token_hex(16)}{suffix}"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     os.chmod(path, FILE_MODE)
     return path

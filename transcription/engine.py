@@ -27,6 +27,11 @@ UNSURE_LOGPROB = -0.5
 # pad): 10 % and two seconds; beyond that it is refused as longer than it says.
 CLAIM_SLACK = 1.1
 CLAIM_GRACE_SECONDS = 2.0
+# The only demuxers a note may be opened with: plain audio containers, none of which opens other
+# files or URLs. ffmpeg would otherwise pick one by content, and a "note" that is a concat or HLS
+# playlist would read someone else's audio or fetch a URL.
+AUDIO_FORMATS = ("ogg", "mp3", "mov", "mp4", "m4a", "wav", "flac", "matroska", "webm", "aac")
+OPEN_OPTIONS = {"format_whitelist": ",".join(AUDIO_FORMATS), "protocol_whitelist": "file"}
 
 
 class AudioProblem(Exception):
@@ -131,10 +136,19 @@ def _note_english_only(language: str) -> None:
         )
 
 
+def _open(path: Path) -> av.container.InputContainer:
+    """Open a note with a plain audio demuxer only, reading nothing but the file itself."""
+    container = av.open(str(path), metadata_errors="ignore", container_options=OPEN_OPTIONS)
+    if not set(container.format.name.split(",")) & set(AUDIO_FORMATS):  # if an option was lost
+        container.close()
+        raise AudioProblem("unreadable")
+    return container
+
+
 def audio_duration(path: Path) -> float:
     """Seconds of audio from the container's metadata, so a long note is refused cheaply."""
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with _open(path) as container:
             if not container.streams.audio:
                 raise AudioProblem("unreadable")
             stream = container.streams.audio[0]
@@ -188,7 +202,7 @@ def _decode(path: Path, expected_seconds: float, allowed: float, limit: float) -
     audio = np.empty(int(allowed * SAMPLE_RATE), np.float32)
     filled = 0
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with _open(path) as container:
             for frame in itertools.chain(container.decode(audio=0), [None]):  # None: flush
                 for out in resampler.resample(frame):
                     samples = out.to_ndarray().ravel()

@@ -34,7 +34,7 @@ from bot.messages import split_message
 from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
 from bot.texts import en as t
 from storage.db import Database
-from storage.files import private_file, private_folder
+from storage.files import new_private_file
 from storage.models import JobStatus, SafetyFlag, TranscriptionJob, User, utcnow
 from transcription.engine import AudioProblem, ModelProblem, Transcriber
 
@@ -247,25 +247,23 @@ class TranscriptionWorker:
                 waited += delay
 
     def _delete_audio(self, job: TranscriptionJob) -> None:
-        """Remove the job's audio, as the handler stored it or as a worker fetched it again."""
-        for path in (Path(job.audio_path or ""), self._fetched(job)):
-            if path.is_file():
-                path.unlink(missing_ok=True)
-
-    def _fetched(self, job: TranscriptionJob) -> Path:
-        """Where a worker keeps the audio it fetched again from Telegram."""
-        return self._settings.audio_dir / f"job-{job.id}.audio"
+        """Remove the job's audio as the handler stored it (audio a worker fetched again is
+        removed by that worker as soon as it is done with it)."""
+        path = Path(job.audio_path or "")
+        if path.is_file():
+            path.unlink(missing_ok=True)
 
     async def _audio(self, job: TranscriptionJob) -> Path:
-        """The job's audio; a worker on another machine fetches it again from Telegram."""
+        """The job's audio; a worker on another machine fetches it again from Telegram, into a
+        file with a random name (see new_private_file)."""
         path = Path(job.audio_path or "")
         if path.is_file() or not job.file_id:
             return path
-        path = self._fetched(job)
-        private_file(private_folder(path.parent) / path.name)
+        path = new_private_file(self._settings.audio_dir, ".audio")
         try:
             await (await self._bot.get_file(job.file_id)).download_to_drive(path)
         except TelegramError as error:
+            path.unlink(missing_ok=True)
             if is_telegram_hiccup(error):
                 raise _NotNow(error) from error
             logger.warning("could not fetch audio for job %s: %s", job.id, type(error).__name__)
