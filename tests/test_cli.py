@@ -18,8 +18,8 @@ from sandbox.botapi import BotApiStandIn
 from storage.crypto import encrypted_columns
 from storage.db import migrate
 from storage.models import Base, Conversation, Practice, Report
-from tests.conftest import Harness, bot_settings
-from tests.test_practice_flows import saved_practice
+from tests.support.harness import Harness, bot_settings
+from tests.support.practices import saved_practice
 
 REKEY_SAM = 4201
 

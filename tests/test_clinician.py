@@ -9,46 +9,12 @@ import re
 from sqlalchemy import select
 
 from bot.texts import en as t
-from storage.models import AuditEntry, Practice, Suggestion, User
-from tests.conftest import CLINICIAN_CODE, Harness
-from tests.test_practice_flows import saved_practice
+from storage.models import Practice, Suggestion, User
+from tests.support.clinicians import DOCTOR, audit, become_clinician, link_client, report
+from tests.support.harness import CLINICIAN_CODE, Harness
+from tests.support.practices import saved_practice
 
-DOCTOR, SAM, ALEX = 6001, 6002, 6003
-
-
-async def audit(harness: Harness) -> list[tuple[int, int | None, str, bool]]:
-    async with harness.db.session() as session:
-        rows = (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
-    return [(r.actor_id, r.subject_id, r.action, r.allowed) for r in rows]
-
-
-async def become_clinician(harness: Harness, user_id: int) -> None:
-    await harness.send(user_id, "/start")
-    assert await harness.send(user_id, f"/clinician {CLINICIAN_CODE}") == [t.CLINICIAN_WELCOME]
-
-
-async def link_client(harness: Harness, client: int) -> None:
-    [code_message] = await harness.send(DOCTOR, "/invite")
-    code = code_message.split("code to your client: ")[1].split("\n")[0]
-    [preview] = await harness.send(client, f"/link {code}")
-    assert preview.startswith("Sam would see, from today on:")
-    assert await harness.press(client, "Yes, share") == [t.LINKED.format(name="Sam")]
-
-
-async def report(
-    harness: Harness,
-    client: int,
-    outcome: str,
-    obstacle: str | None = None,
-    choice: str = "Keep it",
-) -> None:
-    await harness.send(client, "/done")
-    await harness.press(client, outcome)
-    if obstacle:
-        await harness.press(client, obstacle)
-        await harness.press(client, choice)
-    else:
-        await harness.press(client, "Skip")
+SAM, ALEX = 6002, 6003
 
 
 async def test_wrong_clinician_codes_are_limited(harness: Harness) -> None:

@@ -14,9 +14,9 @@ from sqlalchemy import Table, select
 from bot.texts import en as t
 from storage import codes
 from storage.models import Base, CodeAttempt, Invite, Supporter, User
-from tests.conftest import CLINICIAN_CODE, Harness
-from tests.test_clinician import DOCTOR, become_clinician, report
-from tests.test_practice_flows import saved_practice
+from tests.support.clinicians import DOCTOR, become_clinician, report
+from tests.support.harness import CLINICIAN_CODE, Harness
+from tests.support.practices import saved_practice
 
 SAM, ALEX, FRIEND, OTHER = 8001, 8002, 8003, 8004
 GROUPED = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")  # 80 bits

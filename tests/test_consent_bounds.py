@@ -30,9 +30,12 @@ from storage.models import (
     TranscriptionJob,
     User,
 )
-from tests.conftest import Harness, empty_database
-from tests.test_clinician import DOCTOR, SAM, audit, become_clinician, link_client
-from tests.test_practice_flows import saved_practice
+from tests.support.clinicians import DOCTOR, audit, become_clinician, link_client
+from tests.support.databases import empty_database
+from tests.support.harness import Harness
+from tests.support.practices import saved_practice
+
+SAM = 6002  # the client of tests/test_clinician.py
 
 
 async def reflect(harness: Harness, client: int, words: str) -> None:

@@ -30,9 +30,9 @@ from storage.models import (
     TranscriptionJob,
     User,
 )
-from tests.conftest import Harness
-from tests.test_practice_flows import saved_practice
-from tests.test_voice import send_voice, settled_jobs
+from tests.support.harness import Harness
+from tests.support.practices import saved_practice
+from tests.support.voice import send_voice, settled_jobs
 
 CANARY = "violet-walrus-canary-7781"
 SAM = 4101

@@ -43,16 +43,11 @@ from storage.models import (
     Report,
     TranscriptionJob,
 )
-from tests.conftest import (
-    POSTGRES_HOST,
-    POSTGRES_PORT,
-    Harness,
-    bot_settings,
-    postgres_reachable,
-)
-from tests.test_ingest import BotProcess
-from tests.test_nudges import NUDGE, client_ready_for_nudges, make_due
-from tests.test_voice import AUDIO
+from tests.support.databases import POSTGRES_HOST, POSTGRES_PORT, postgres_reachable
+from tests.support.harness import Harness, bot_settings
+from tests.support.nudges import NUDGE, client_ready_for_nudges, make_due
+from tests.support.processes import BotProcess
+from tests.support.voice import AUDIO
 from transcription.worker import TranscriptionWorker
 
 SAM, ALEX = 6001, 6002

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -26,8 +22,10 @@ from sandbox.botapi import BotApiStandIn
 from storage.crypto import TextCipher
 from storage.db import Database, migrate
 from storage.models import InboxStatus, InboxUpdate, Outcome, Practice, Report
-from tests.conftest import Harness, bot_settings, empty_database
-from tests.test_practice_flows import saved_practice
+from tests.support.databases import empty_database
+from tests.support.harness import Harness, bot_settings
+from tests.support.practices import saved_practice
+from tests.support.processes import BotProcess
 
 SAM = 3001
 
@@ -94,39 +92,6 @@ async def test_unreadable_update_is_set_aside_and_the_rest_handled(harness: Harn
 
     assert await harness.handled(after["update_id"]) == InboxStatus.DONE
     assert await harness.handled(broken["update_id"]) == InboxStatus.FAILED
-
-
-class BotProcess:
-    """`between run` as a real process, so it can be killed with SIGKILL."""
-
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token or "",
-            "TELEGRAM_API_URL": settings.telegram_api_url,
-            "TELEGRAM_FILE_URL": settings.telegram_file_url,
-            "DATABASE_URL": settings.resolved_database_url,
-            "BETWEEN_DATA_DIR": str(settings.data_dir),
-            "BETWEEN_POLL_TIMEOUT": "1",
-        }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], env=self.env, stdout=log, stderr=log
-            )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(30)
 
 
 async def test_kill_9_with_updates_in_flight_loses_nothing_and_doubles_nothing(

@@ -7,8 +7,8 @@ import json
 
 from bot.texts import en as t
 from storage.models import User
-from tests.conftest import Harness
-from tests.test_voice import send_voice, settled_jobs
+from tests.support.harness import Harness
+from tests.support.voice import send_voice, settled_jobs
 
 SAM = 5101
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.logs import TOKEN_PATTERN, LibraryDetailFilter, TokenRedactingFormatter, describe
 from sandbox.botapi import BotApiStandIn
-from tests.test_ingest import BotProcess
-from tests.test_voice import AUDIO
+from tests.support.processes import BotProcess
+from tests.support.voice import AUDIO
 
 # Shaped like a real token (bot id, colon, 35 characters), so the pattern guard is tested too.
 TOKEN = "7412345678:AAHq3xT0-secret_part_Zk9vW2mN4pQ8rS1t"

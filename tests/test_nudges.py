@@ -23,27 +23,12 @@ from storage.models import (
     Suggestion,
     User,
 )
-from tests.conftest import Harness
-from tests.test_clinician import DOCTOR, become_clinician, link_client
-from tests.test_practice_flows import saved_practice
+from tests.support.clinicians import DOCTOR, become_clinician, link_client
+from tests.support.harness import Harness
+from tests.support.nudges import NUDGE, client_ready_for_nudges, make_due, set_user
+from tests.support.practices import saved_practice
 
 SAM = 4001
-NUDGE = "Before bed: read 10 minutes"
-
-
-async def set_user(harness: Harness, user_id: int, **values: object) -> None:
-    async with harness.db.session() as session:
-        await session.execute(update(User).where(User.id == user_id).values(**values))
-
-
-async def make_due(harness: Harness, user_id: int, when: datetime | None = None) -> None:
-    """Move the client's cue to `when` (default: now), as if the clock had reached it."""
-    async with harness.db.session() as session:
-        await session.execute(
-            update(Practice)
-            .where(Practice.user_id == user_id)
-            .values(next_fire_at=when or datetime.now(UTC))
-        )
 
 
 async def deliveries(harness: Harness, user_id: int) -> list[Delivery]:
@@ -52,12 +37,6 @@ async def deliveries(harness: Harness, user_id: int) -> list[Delivery]:
             select(Delivery).where(Delivery.user_id == user_id).order_by(Delivery.id)
         )
         return list(rows.all())
-
-
-async def client_ready_for_nudges(harness: Harness, user_id: int) -> None:
-    """A saved practice, with quiet hours off so the test does not depend on the hour."""
-    await saved_practice(harness, user_id)
-    await set_user(harness, user_id, quiet_start=time(0, 0), quiet_end=time(0, 0))
 
 
 async def test_nudge_arrives_at_the_cue_with_report_buttons(harness: Harness) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.texts import en as t
 from storage.models import Conversation, User
-from tests.conftest import Harness
+from tests.support.harness import Harness
 
 SAM = 1001
 

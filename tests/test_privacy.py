@@ -21,10 +21,10 @@ from bot.texts import en as t
 from handlers.privacy import CONFIRM_WITHIN, decide
 from storage.models import AuditEntry, Base, Practice, ThoughtRecord, User
 from storage.privacy import FORMER_READER, owned_tables
-from tests.conftest import Harness
-from tests.test_clinician import DOCTOR, become_clinician, link_client, report
-from tests.test_nudges import make_due, set_user
-from tests.test_practice_flows import design_practice, saved_practice
+from tests.support.clinicians import DOCTOR, become_clinician, link_client, report
+from tests.support.harness import Harness
+from tests.support.nudges import make_due, set_user
+from tests.support.practices import design_practice, saved_practice
 
 SAM, ALEX, FRIEND = 7001, 7002, 7003
 AUDIO = Path(__file__).parent / "fixtures" / "audio"

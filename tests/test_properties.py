@@ -59,8 +59,9 @@ from storage.models import (
     User,
     utcnow,
 )
-from tests.conftest import Harness, empty_database
-from tests.test_practice_flows import STICKER
+from tests.support.databases import empty_database
+from tests.support.harness import Harness
+from tests.support.practices import STICKER
 
 ZONE = "Europe/London"
 MAX_TEXT = 4096

@@ -10,7 +10,7 @@ from bot.texts import en as t
 from handlers import COMMAND_NAMES
 from handlers.router import BUTTON_ROUTES, COMMANDS, Command, Needs, Who, start
 from storage.models import AuditEntry
-from tests.conftest import Harness
+from tests.support.harness import Harness
 
 ALEX = 7001
 

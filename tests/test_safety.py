@@ -9,10 +9,10 @@ from bot.config import Settings
 from bot.rules.crisis import crisis_phrases, mentions_crisis
 from bot.texts import en as t
 from storage.models import Conversation, Practice, SafetyFlag, Share, User
-from tests.conftest import Harness
-from tests.test_clinician import DOCTOR, become_clinician, link_client
-from tests.test_practice_flows import saved_practice
-from tests.test_voice import send_voice
+from tests.support.clinicians import DOCTOR, become_clinician, link_client
+from tests.support.harness import Harness
+from tests.support.practices import saved_practice
+from tests.support.voice import send_voice
 
 SAM, ALEX = 6102, 6103
 RESOURCES = "Call 999, or Samaritans on 116 123 (free, any time)."

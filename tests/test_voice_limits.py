@@ -21,8 +21,8 @@ from sqlalchemy import update
 from bot.config import Settings
 from bot.texts import en as t
 from storage.models import InboxStatus, JobStatus, TranscriptionJob
-from tests.conftest import Harness
-from tests.test_voice import AUDIO, jobs, settled_jobs
+from tests.support.harness import Harness
+from tests.support.voice import AUDIO, jobs, settled_jobs
 from transcription.engine import AudioProblem, Transcriber, audio_duration
 from transcription.worker import MAX_ATTEMPTS
 
