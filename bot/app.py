@@ -35,6 +35,7 @@ from bot.logs import describe
 from handlers import publish_commands, register
 from scheduler.dispatcher import Dispatcher, SentJournal
 from storage.db import Database, migrate
+from storage.files import private_folder
 from storage.models import JobStatus, TranscriptionJob
 from transcription.worker import TranscriptionWorker
 
@@ -183,6 +184,7 @@ async def sweep_audio(settings: Settings, db: Database) -> int:
     folder = settings.audio_dir
     if not folder.exists():
         return 0
+    private_folder(folder)  # an older version may have left it open to others
     async with db.session() as session:
         wanted = set(
             (

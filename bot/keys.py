@@ -26,6 +26,7 @@ def load_or_create_key(data_dir: Path, name: str, size: int = 32) -> bytes:
             pass
         finally:
             draft.unlink()
+    os.chmod(path, 0o600)  # a key an older version wrote may be readable by others
     return path.read_bytes()
 
 

@@ -101,7 +101,11 @@ def _ensure_sqlite_folder(url: str) -> None:
     -wal, -shm and -journal files take the database file's mode)."""
     database = make_url(url).database
     if database and database != ":memory:":
-        private_file(private_folder(Path(database).parent) / Path(database).name)
+        path = private_file(private_folder(Path(database).parent) / Path(database).name)
+        for end in ("-wal", "-shm", "-journal"):  # left by an earlier run, perhaps not private
+            side = path.with_name(path.name + end)
+            if side.exists():
+                private_file(side)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -11,11 +11,13 @@ FILE_MODE = 0o600
 
 
 def private_folder(path: Path) -> Path:
-    """Create `path` and any missing parents as owner-only folders; return it."""
+    """Create `path` and any missing parents as owner-only folders, and make `path` owner-only
+    even if it was there already (an older version may have made it 0755); return it."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     for folder in reversed(missing):
         folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
         os.chmod(folder, FOLDER_MODE)  # mkdir's mode is filtered by the umask
+    os.chmod(path, FOLDER_MODE)
     return path
 
 
