@@ -22,6 +22,8 @@ from handlers.router import COMMANDS
 
 # Nothing else that starts with "/" is a command (it is read, and screened).
 COMMAND_NAMES = frozenset(command.name for command in COMMANDS)
+# The commands whose arguments the crisis screen does not read (a code, a clinician's text).
+UNSCREENED = frozenset(command.name for command in COMMANDS if not command.screened)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -29,10 +31,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
     # Groups below 0 run first, each its own check; one may stop everything after it.
-    # -3. Private text, captions and edits (all but our commands): crisis words get the
+    # -3. Private text, captions and edits (commands too, but UNSCREENED): crisis words get the
     # crisis resources at once, before anything that needs the database, and nothing else.
     words = filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION)
-    application.add_handler(MessageHandler(words, safety.screen_all_but(COMMAND_NAMES)), group=-3)
+    application.add_handler(MessageHandler(words, safety.screen_all_but(UNSCREENED)), group=-3)
 
     # -2. A second press of a report button on the same message: noted once, kindly.
     application.add_handler(TypeHandler(Update, ignore_double_taps), group=-2)

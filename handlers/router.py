@@ -148,6 +148,9 @@ class Command:
     who: Who = Who.CLIENT
     args: bool = False
     audited: bool = False  # a clinician's read of a client's data: a refusal is logged too
+    # Its arguments are the writer's own words, so crisis words in them get the crisis
+    # resources; False only where they are not (a code, a clinician's practice text).
+    screened: bool = True
 
     def __post_init__(self) -> None:
         if self.who is Who.CLIENT and self.needs is Needs.NOTHING:
@@ -180,7 +183,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("thought", thought.start),
     Command("sharing", clinician.sharing),
     Command("supporter", supporters.overview),
-    Command("link", clinician.link, args=True),
+    Command("link", clinician.link, args=True, screened=False),
     Command("pause", nudges.pause_all, args=True),
     Command("resume", nudges.resume_all),
     Command("quiet", nudges.quiet_hours, args=True),
@@ -190,12 +193,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("forget", privacy.forget_command, Needs.NOTHING, Who.ANYONE),
     Command("help", help_command, Needs.NOTHING, Who.ANYONE),
     Command("sos", safety.sos, Needs.NOTHING, Who.ANYONE),
-    Command("clinician", clinician.register, Needs.NOTHING, Who.ANYONE, args=True),
+    Command("clinician", clinician.register, Needs.NOTHING, Who.ANYONE, args=True, screened=False),
     Command("invite", clinician.invite, Needs.NOTHING, Who.CLINICIAN),
     Command("summary", clinician.show_summary, Needs.NOTHING, Who.CLINICIAN, True, True),
     Command("export", clinician.export, Needs.NOTHING, Who.CLINICIAN, True, True),
-    Command("suggest", clinician.suggest, Needs.NOTHING, Who.CLINICIAN, args=True),
-    Command("support", supporters.join, Needs.NOTHING, Who.SUPPORTER, args=True),
+    Command("suggest", clinician.suggest, Needs.NOTHING, Who.CLINICIAN, args=True, screened=False),
+    Command("support", supporters.join, Needs.NOTHING, Who.SUPPORTER, args=True, screened=False),
 )
 
 

@@ -211,3 +211,16 @@ async def test_a_clinicians_command_about_suicide_prevention_is_not_taken_for_cr
 
     assert CRISIS not in replies and t.SOS.format(crisis=RESOURCES) not in replies
     assert await flags(harness, DOCTOR) == [] and await flags(harness, SAM) == []
+
+
+@pytest.mark.parametrize("said", ["/pause I want to kill myself", "/done I want to die"])
+async def test_crisis_words_after_one_of_our_commands_get_resources(
+    harness: Harness, said: str
+) -> None:
+    await saved_practice(harness, SAM)
+    assert await harness.send(SAM, said) == [CRISIS]
+    [flag] = await flags(harness, SAM)
+    assert flag.words == said
+    async with harness.db.session() as session:
+        practice = await session.scalar(select(Practice).where(Practice.user_id == SAM))
+    assert practice is not None and practice.status == "active"  # the command did not run
