@@ -19,7 +19,6 @@ import contextlib
 import enum
 import hashlib
 import logging
-import sys
 import time
 import warnings
 from collections.abc import Awaitable, Hashable, Sequence
@@ -28,10 +27,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy import update as sql_update
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseUpdateProcessor
@@ -43,8 +38,9 @@ from bot.logs import describe
 from bot.rules.crisis import crisis_phrases, crisis_resources, mentions_crisis
 from bot.safety import private_words
 from bot.texts import en as t
-from storage.db import Database, insert_ignoring_duplicates
-from storage.models import InboxStatus, InboxUpdate, utcnow
+from storage import inbox
+from storage.db import Database
+from storage.models import InboxStatus, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -115,12 +111,8 @@ async def store_updates(
         }
         for p in payloads
     ]
-    dialect = "sqlite" if db.is_sqlite else "postgresql"
-    statement = insert_ignoring_duplicates(dialect, InboxUpdate, rows, "update_id").returning(
-        InboxUpdate.update_id
-    )
     async with db.session() as session:
-        fresh = set((await session.scalars(statement)).all())
+        fresh = await inbox.add_new(session, rows)
     return [u for i, u in parsed.items() if i in fresh and u is not None]
 
 
@@ -131,13 +123,7 @@ async def requeue_unfinished(db: Database, processor: DurableProcessor) -> int:
     retries were handed over to this sweep. Only rows not already queued are loaded.
     """
     async with db.session() as session:
-        ids = (
-            await session.scalars(
-                select(InboxUpdate.update_id)
-                .where(InboxUpdate.status == InboxStatus.PENDING)
-                .order_by(InboxUpdate.update_id)
-            )
-        ).all()
+        ids = await inbox.pending_ids(session)
     wanted = [i for i in ids if processor.wants(i)]
     queued = 0
     # In chunks: one statement holds at most 32,767 parameters on asyncpg, and a chunk's
@@ -145,13 +131,7 @@ async def requeue_unfinished(db: Database, processor: DurableProcessor) -> int:
     for start in range(0, len(wanted), REQUEUE_CHUNK):
         chunk = wanted[start : start + REQUEUE_CHUNK]
         async with db.session() as session:
-            rows = (
-                await session.execute(
-                    select(InboxUpdate.update_id, InboxUpdate.payload)
-                    .where(InboxUpdate.update_id.in_(chunk))
-                    .order_by(InboxUpdate.update_id)
-                )
-            ).all()
+            rows = await inbox.payloads(session, chunk)
         for update_id, payload in rows:
             update = parse_update(payload, processor.bot) if payload else None
             if update is not None and await processor.enqueue(update):
@@ -173,15 +153,7 @@ def durable_processor(application: Application[Any, Any, Any, Any, Any, Any]) ->
 async def prune_handled(db: Database, keep: timedelta) -> int:
     """Delete handled rows older than `keep`: Telegram never serves them again by then."""
     async with db.session() as session:
-        result: Any = await session.execute(
-            delete(InboxUpdate)
-            .where(
-                InboxUpdate.status != InboxStatus.PENDING,
-                func.coalesce(InboxUpdate.handled_at, InboxUpdate.received_at) < utcnow() - keep,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    return result.rowcount or 0
+        return await inbox.prune_handled(session, keep)
 
 
 @dataclass
@@ -217,22 +189,43 @@ async def ignore_double_taps(update: Update, context: BetweenContext) -> None:
     parts = context.services.signer.unpack(query.from_user.id, query.data)
     if not parts or parts[0] != REPORT_BUTTON:
         return
-    noted = await context.session.scalar(
-        select(
-            exists().where(
-                InboxUpdate.fingerprint == fingerprint,
-                InboxUpdate.status == InboxStatus.DONE,
-                InboxUpdate.update_id != update.update_id,  # a retried first press, too
-            )
-        )
-    )
-    if not noted:
+    if not await inbox.pressed_before(context.session, fingerprint, update.update_id):
         return
     try:
         await query.answer(t.ALREADY_NOTED)
     except BadRequest:
         logger.info("callback query %s could not be answered (too old)", query.id)
     raise ApplicationHandlerStop
+
+
+class FloodGate:
+    """Per chat: `burst` updates at once, then `rate` a second; the rest wait their turn.
+
+    Nothing is dropped: a client sending hundreds of messages a minute only slows down
+    their own answers. A rate of 0 turns it off.
+    """
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self._burst = float(max(burst, 1))
+        self._rate = rate
+        self._buckets: dict[Hashable, tuple[float, float]] = {}  # key -> (tokens, at)
+
+    def delay(self, key: Hashable, now: float | None = None) -> float:
+        """Take one token for `key`; return how long to wait before using it."""
+        if self._rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens, at = self._buckets.get(key, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - at) * self._rate) - 1
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > 10_000:
+            self._forget_full(now)
+        return 0.0 if tokens >= 0 else -tokens / self._rate
+
+    def _forget_full(self, now: float) -> None:
+        for key, (tokens, at) in list(self._buckets.items()):
+            if tokens + (now - at) * self._rate >= self._burst:
+                del self._buckets[key]
 
 
 class _Result(enum.Enum):
@@ -245,13 +238,9 @@ class _Result(enum.Enum):
 class DurableProcessor(BaseUpdateProcessor):
     """Handle different chats concurrently, each chat's updates in order, each in one commit.
 
-    python-telegram-bot takes its semaphore before calling `do_process_update`, so with a
-    bounded one a flooding chat's queued updates would hold every slot. So the library's bound
-    is left open (it only counts updates in hand) and the bound that matters is ours, taken
-    after the chat's lock and its flood gate: a chat holds at most one of `max_concurrent_updates`
-    slots. The flood gate is a leaky bucket per chat (aiolimiter): `flood_burst` updates at once,
-    then `flood_rate` a second; nothing is dropped, a flooding client only slows down their own
-    answers. A rate of 0 turns it off.
+    python-telegram-bot takes its global semaphore before calling `do_process_update`, so a
+    flooding chat's queued updates would hold every slot. Here the chat's lock and its flood
+    gate come first, and a slot is taken only to run the handlers: a chat holds at most one.
     """
 
     def __init__(
@@ -262,15 +251,12 @@ class DurableProcessor(BaseUpdateProcessor):
         flood_burst: int = 20,
         flood_rate: float = 1.0,
     ) -> None:
-        super().__init__(sys.maxsize)  # in hand, not running: see the class docstring
+        super().__init__(max_concurrent_updates)
         self._db = db
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
-        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._chat_locks: dict[Hashable, asyncio.Lock] = {}
         self._chat_users: dict[Hashable, int] = {}
-        self._flood_burst = max(flood_burst, 1)
-        self._flood_rate = flood_rate
-        self._flood: dict[int, AsyncLimiter] = {}  # by chat; full (idle) buckets are forgotten
+        self._flood = FloodGate(flood_burst, flood_rate)
         self._in_hand: set[int] = set()  # queued or being handled
         self._failures: dict[int, int] = {}  # passing faults in a row, by update
         self._retry_at: dict[int, float] = {}  # handed to the sweep: not before (monotonic)
@@ -313,8 +299,10 @@ class DurableProcessor(BaseUpdateProcessor):
         await self._application.update_queue.put(update)
         return True
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Chat lock, then flood gate, then one of our slots to run the handlers."""
+    async def process_update(  # type: ignore[misc]  # final in PTB: replaced on purpose
+        self, update: object, coroutine: Awaitable[Any]
+    ) -> None:
+        """Chat lock, then flood gate, then a slot (PTB's version takes the slot first)."""
         key: Hashable = _chat_key(update)
         if key is None:
             key = ("update", _update_id(update) or id(update))
@@ -325,9 +313,11 @@ class DurableProcessor(BaseUpdateProcessor):
                 if self._stopping.is_set():
                     _close(coroutine)
                     return
-                if isinstance(key, int) and await self._flood_gate(key):
-                    _close(coroutine)
-                    return
+                if isinstance(key, int):
+                    delay = self._flood.delay(key)
+                    if delay and await self._stop_within(delay):
+                        _close(coroutine)
+                        return
                 await self._run(update, coroutine)
         finally:
             self._chat_users[key] -= 1
@@ -336,29 +326,14 @@ class DurableProcessor(BaseUpdateProcessor):
             if (update_id := _update_id(update)) is not None:
                 self._in_hand.discard(update_id)
 
-    async def _flood_gate(self, chat_id: int) -> bool:
-        """Wait for the chat's turn (at once within its burst); return whether it is stopping."""
-        if self._flood_rate <= 0:
-            return False
-        limiter = self._flood.get(chat_id)
-        if limiter is None:
-            if len(self._flood) > 10_000:
-                self._flood = {
-                    chat: bucket
-                    for chat, bucket in self._flood.items()
-                    if not bucket.has_capacity(self._flood_burst)  # not yet empty again
-                }
-            limiter = AsyncLimiter(self._flood_burst, self._flood_burst / self._flood_rate)
-            self._flood[chat_id] = limiter
-        if limiter.has_capacity():
-            await limiter.acquire()  # at once
-            return False
-        return await self._unless_stopping(limiter.acquire())
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """One try of one update (PTB's own `process_update` is replaced above)."""
+        await self._attempt(update, coroutine)
 
     async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         update_id = _update_id(update)
         while True:
-            async with self._slots:
+            async with self._semaphore:
                 result, error = await self._attempt(update, coroutine)
             if result is not _Result.RETRY or update_id is None:
                 if update_id is not None:
@@ -423,17 +398,6 @@ class DurableProcessor(BaseUpdateProcessor):
             await asyncio.wait_for(self._stopping.wait(), seconds)
         return self._stopping.is_set()
 
-    async def _unless_stopping(self, work: Awaitable[None]) -> bool:
-        """Await `work`, or give it up if the bot stops first; return whether it is stopping."""
-        waiting = asyncio.ensure_future(work)
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiting.cancel()
-            stopping.cancel()
-        return self._stopping.is_set()
-
     async def _attempt(
         self, update: object, coroutine: Awaitable[Any]
     ) -> tuple[_Result, BaseException | None]:
@@ -445,7 +409,7 @@ class DurableProcessor(BaseUpdateProcessor):
         update_id = _update_id(update)
         try:
             async with self._db.sessions() as session:
-                if update_id is not None and not await _still_pending(session, update_id):
+                if update_id is not None and not await inbox.still_pending(session, update_id):
                     _close(coroutine)
                     return _Result.SKIPPED, None
                 unit = UnitOfWork(session)
@@ -458,7 +422,7 @@ class DurableProcessor(BaseUpdateProcessor):
                     await session.rollback()
                     return _Result.RETRY, attempt.transient
                 if update_id is not None:
-                    await _mark(session, update_id, unit.failed)
+                    await inbox.mark_handled(session, update_id, unit.failed)
                 await session.commit()
                 committed = True
         except Exception as error:
@@ -487,7 +451,7 @@ class DurableProcessor(BaseUpdateProcessor):
         if update_id is not None:
             try:
                 async with self._db.session() as session:
-                    await _mark(session, update_id, failed=True)
+                    await inbox.mark_handled(session, update_id, failed=True)
             except Exception as error:  # it stays pending and is tried again later
                 logger.warning(
                     "could not mark update %s failed: %s", update_id, type(error).__name__
@@ -506,29 +470,6 @@ class DurableProcessor(BaseUpdateProcessor):
             await self._application.bot.send_message(chat_id, t.SOMETHING_WENT_WRONG)
         except TelegramError as error:
             logger.warning("could not send an apology: %s", type(error).__name__)
-
-
-async def _still_pending(session: AsyncSession, update_id: int) -> bool:
-    """False if the update was handled already (it was queued twice); True if pending or
-    not in the inbox at all."""
-    status = await session.scalar(
-        select(InboxUpdate.status).where(InboxUpdate.update_id == update_id)
-    )
-    return status in (None, InboxStatus.PENDING)
-
-
-async def _mark(session: AsyncSession, update_id: int, failed: bool) -> None:
-    """Handled: the row stays (for de-duplication by update_id), the raw update goes."""
-    await session.execute(
-        sql_update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id)
-        .values(
-            status=InboxStatus.FAILED if failed else InboxStatus.DONE,
-            handled_at=utcnow(),
-            payload=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _close(coroutine: Awaitable[Any]) -> None:
