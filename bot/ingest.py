@@ -19,6 +19,7 @@ import contextlib
 import enum
 import hashlib
 import logging
+import sys
 import time
 import warnings
 from collections.abc import Awaitable, Hashable, Sequence
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram import Bot, Update
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseUpdateProcessor
@@ -198,36 +200,6 @@ async def ignore_double_taps(update: Update, context: BetweenContext) -> None:
     raise ApplicationHandlerStop
 
 
-class FloodGate:
-    """Per chat: `burst` updates at once, then `rate` a second; the rest wait their turn.
-
-    Nothing is dropped: a client sending hundreds of messages a minute only slows down
-    their own answers. A rate of 0 turns it off.
-    """
-
-    def __init__(self, burst: int, rate: float) -> None:
-        self._burst = float(max(burst, 1))
-        self._rate = rate
-        self._buckets: dict[Hashable, tuple[float, float]] = {}  # key -> (tokens, at)
-
-    def delay(self, key: Hashable, now: float | None = None) -> float:
-        """Take one token for `key`; return how long to wait before using it."""
-        if self._rate <= 0:
-            return 0.0
-        now = time.monotonic() if now is None else now
-        tokens, at = self._buckets.get(key, (self._burst, now))
-        tokens = min(self._burst, tokens + (now - at) * self._rate) - 1
-        self._buckets[key] = (tokens, now)
-        if len(self._buckets) > 10_000:
-            self._forget_full(now)
-        return 0.0 if tokens >= 0 else -tokens / self._rate
-
-    def _forget_full(self, now: float) -> None:
-        for key, (tokens, at) in list(self._buckets.items()):
-            if tokens + (now - at) * self._rate >= self._burst:
-                del self._buckets[key]
-
-
 class _Result(enum.Enum):
     DONE = "done"
     FAILED = "failed"
@@ -238,9 +210,13 @@ class _Result(enum.Enum):
 class DurableProcessor(BaseUpdateProcessor):
     """Handle different chats concurrently, each chat's updates in order, each in one commit.
 
-    python-telegram-bot takes its global semaphore before calling `do_process_update`, so a
-    flooding chat's queued updates would hold every slot. Here the chat's lock and its flood
-    gate come first, and a slot is taken only to run the handlers: a chat holds at most one.
+    python-telegram-bot takes its semaphore before calling `do_process_update`, so with a
+    bounded one a flooding chat's queued updates would hold every slot. So the library's bound
+    is left open (it only counts updates in hand) and the bound that matters is ours, taken
+    after the chat's lock and its flood gate: a chat holds at most one of `max_concurrent_updates`
+    slots. The flood gate is a leaky bucket per chat (aiolimiter): `flood_burst` updates at once,
+    then `flood_rate` a second; nothing is dropped, a flooding client only slows down their own
+    answers. A rate of 0 turns it off.
     """
 
     def __init__(
@@ -251,12 +227,15 @@ class DurableProcessor(BaseUpdateProcessor):
         flood_burst: int = 20,
         flood_rate: float = 1.0,
     ) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(sys.maxsize)  # in hand, not running: see the class docstring
         self._db = db
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._chat_locks: dict[Hashable, asyncio.Lock] = {}
         self._chat_users: dict[Hashable, int] = {}
-        self._flood = FloodGate(flood_burst, flood_rate)
+        self._flood_burst = max(flood_burst, 1)
+        self._flood_rate = flood_rate
+        self._flood: dict[int, AsyncLimiter] = {}  # by chat; full (idle) buckets are forgotten
         self._in_hand: set[int] = set()  # queued or being handled
         self._failures: dict[int, int] = {}  # passing faults in a row, by update
         self._retry_at: dict[int, float] = {}  # handed to the sweep: not before (monotonic)
@@ -299,10 +278,8 @@ class DurableProcessor(BaseUpdateProcessor):
         await self._application.update_queue.put(update)
         return True
 
-    async def process_update(  # type: ignore[misc]  # final in PTB: replaced on purpose
-        self, update: object, coroutine: Awaitable[Any]
-    ) -> None:
-        """Chat lock, then flood gate, then a slot (PTB's version takes the slot first)."""
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Chat lock, then flood gate, then one of our slots to run the handlers."""
         key: Hashable = _chat_key(update)
         if key is None:
             key = ("update", _update_id(update) or id(update))
@@ -313,11 +290,9 @@ class DurableProcessor(BaseUpdateProcessor):
                 if self._stopping.is_set():
                     _close(coroutine)
                     return
-                if isinstance(key, int):
-                    delay = self._flood.delay(key)
-                    if delay and await self._stop_within(delay):
-                        _close(coroutine)
-                        return
+                if isinstance(key, int) and await self._flood_gate(key):
+                    _close(coroutine)
+                    return
                 await self._run(update, coroutine)
         finally:
             self._chat_users[key] -= 1
@@ -326,14 +301,29 @@ class DurableProcessor(BaseUpdateProcessor):
             if (update_id := _update_id(update)) is not None:
                 self._in_hand.discard(update_id)
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """One try of one update (PTB's own `process_update` is replaced above)."""
-        await self._attempt(update, coroutine)
+    async def _flood_gate(self, chat_id: int) -> bool:
+        """Wait for the chat's turn (at once within its burst); return whether it is stopping."""
+        if self._flood_rate <= 0:
+            return False
+        limiter = self._flood.get(chat_id)
+        if limiter is None:
+            if len(self._flood) > 10_000:
+                self._flood = {
+                    chat: bucket
+                    for chat, bucket in self._flood.items()
+                    if not bucket.has_capacity(self._flood_burst)  # not yet empty again
+                }
+            limiter = AsyncLimiter(self._flood_burst, self._flood_burst / self._flood_rate)
+            self._flood[chat_id] = limiter
+        if limiter.has_capacity():
+            await limiter.acquire()  # at once
+            return False
+        return await self._unless_stopping(limiter.acquire())
 
     async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         update_id = _update_id(update)
         while True:
-            async with self._semaphore:
+            async with self._slots:
                 result, error = await self._attempt(update, coroutine)
             if result is not _Result.RETRY or update_id is None:
                 if update_id is not None:
@@ -396,6 +386,17 @@ class DurableProcessor(BaseUpdateProcessor):
         """Wait `seconds`, or less if the bot stops; return whether it is stopping."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    async def _unless_stopping(self, work: Awaitable[None]) -> bool:
+        """Await `work`, or give it up if the bot stops first; return whether it is stopping."""
+        waiting = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            stopping.cancel()
         return self._stopping.is_set()
 
     async def _attempt(
