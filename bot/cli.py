@@ -63,6 +63,14 @@ async def _run_until_signalled(settings: Settings, workers_only: bool) -> None:
     await (serve_workers if workers_only else serve)(settings, stop)
 
 
+def _invalid_setting(error: ValidationError) -> str:
+    """One sentence naming the first setting that is not valid, and why."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "A setting"
+    reason = str(first.get("ctx", {}).get("error", first["msg"]))
+    return reason if reason.startswith(name) else f"{name} is not valid: {reason}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="between", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings()
     except ValidationError as error:
-        sys.exit(f"A setting is not valid: {error.errors()[0]['loc']} {error.errors()[0]['msg']}")
+        sys.exit(_invalid_setting(error))
     configure_logging(settings.log_level, settings.telegram_bot_token)
     if args.command == "migrate":
         migrate(settings.resolved_database_url)

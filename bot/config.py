@@ -9,6 +9,12 @@ from cryptography.fernet import Fernet
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_CLINICIAN_CODE = 12
+WEAK_CLINICIAN_CODE = (
+    f"CLINICIAN_CODE is too easy to guess: use at least {MIN_CLINICIAN_CODE} characters "
+    "(a few words, or a long random string), then start Between again."
+)
+
 
 class Settings(BaseSettings):
     """Everything an operator can configure; defaults run the bot on embedded parts."""
@@ -22,6 +28,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), validation_alias="BETWEEN_DATA_DIR")
     whisper_model: str | None = None
     clinician_code: str | None = Field(default=None, repr=False)
+    # Wrong codes from everyone together before codes are refused for a while (storage/codes.py).
+    code_tries_per_hour: int = Field(
+        default=10_000, ge=1, validation_alias="BETWEEN_CODE_TRIES_PER_HOUR"
+    )
+    clinician_code_tries_per_day: int = Field(
+        default=500, ge=1, validation_alias="BETWEEN_CLINICIAN_CODE_TRIES_PER_DAY"
+    )
     encryption_key: str | None = Field(default=None, repr=False)
     crisis_text: str | None = None
     crisis_phrases: str | None = None
@@ -53,6 +66,14 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("clinician_code")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        """A short code could be guessed within the ceiling on wrong codes."""
+        if value and len(value) < MIN_CLINICIAN_CODE:
+            raise ValueError(WEAK_CLINICIAN_CODE)
+        return value
 
     @field_validator("encryption_key")
     @classmethod

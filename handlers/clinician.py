@@ -48,7 +48,13 @@ async def register(turn: Turn, args: list[str]) -> None:
     async def check() -> bool | None:
         return hmac.compare_digest(" ".join(args).encode(), expected.encode()) or None
 
-    matched = await codes.guarded(turn.session, codes.Kind.CLINICIAN, turn.user_id, check)
+    matched = await codes.guarded(
+        turn.session,
+        codes.Kind.CLINICIAN,
+        turn.user_id,
+        check,
+        turn.context.services.settings.clinician_code_tries_per_day,
+    )
     if matched is codes.LOCKED:
         await turn.say(t.CLINICIAN_TOO_MANY)
         return
@@ -79,7 +85,13 @@ async def link(turn: Turn, args: list[str]) -> None:
     async def lookup() -> Invite | None:
         return await sharing_db.usable_invite(turn.session, hashes)
 
-    found = await codes.guarded(turn.session, codes.Kind.CODE, turn.user_id, lookup)
+    found = await codes.guarded(
+        turn.session,
+        codes.Kind.CODE,
+        turn.user_id,
+        lookup,
+        turn.context.services.settings.code_tries_per_hour,
+    )
     if found is codes.LOCKED:
         await turn.say(t.CODE_TOO_MANY)
         return

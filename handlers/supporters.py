@@ -85,7 +85,13 @@ async def join(turn: Turn, args: list[str]) -> None:
     async def take() -> Supporter | None:
         return await supporters_db.take_code(turn.session, hashes, turn.user_id)
 
-    link = await codes.guarded(turn.session, codes.Kind.CODE, turn.user_id, take)
+    link = await codes.guarded(
+        turn.session,
+        codes.Kind.CODE,
+        turn.user_id,
+        take,
+        turn.context.services.settings.code_tries_per_hour,
+    )
     if link is codes.LOCKED:
         await turn.say(t.CODE_TOO_MANY)
         return

@@ -5,7 +5,10 @@ A code is 16 characters from Crockford's base32 (80 bits), shown in groups of fo
 O/I/L read as 0/1/1. Only a keyed hash of a code is stored.
 
 Wrong codes are counted per person, by a keyed hash of the Telegram id (so `/forget` does not
-reset the count), and for everyone together (a ceiling against many accounts guessing).
+reset the count), and for everyone together: a ceiling against many accounts guessing, set
+(in Settings) far above what a handful of accounts can reach, so strangers cannot close codes
+for everyone, yet low enough to bound guessing (10,000 an hour against 2^80 codes; 500 a day
+against a CLINICIAN_CODE of at least 12 characters; README, "Limits worth knowing").
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum, StrEnum
 from typing import Final, TypeVar
@@ -38,17 +40,8 @@ class Kind(StrEnum):
     CLINICIAN = "clinician"  # CLINICIAN_CODE
 
 
-@dataclass(frozen=True)
-class Limit:
-    per_person: int
-    everyone: int
-    window: timedelta
-
-
-LIMITS: Final = {
-    Kind.CODE: Limit(per_person=5, everyone=200, window=timedelta(hours=1)),
-    Kind.CLINICIAN: Limit(per_person=5, everyone=20, window=timedelta(hours=24)),
-}
+PER_PERSON: Final = 5  # wrong codes one account may try in a window
+WINDOWS: Final = {Kind.CODE: timedelta(hours=1), Kind.CLINICIAN: timedelta(hours=24)}
 
 
 class Locked(Enum):
@@ -86,21 +79,29 @@ def _hashes(session: AsyncSession, purpose: str, value: str) -> list[str]:
 
 
 async def guarded(
-    session: AsyncSession, kind: Kind, user_id: int, check: Callable[[], Awaitable[T | None]]
+    session: AsyncSession,
+    kind: Kind,
+    user_id: int,
+    check: Callable[[], Awaitable[T | None]],
+    everyone: int,
 ) -> T | Locked | None:
-    """Run `check` (a code lookup: None when the code is wrong) unless this person, or
-    everyone together, is over the limit of wrong codes; count it if it comes back None."""
-    limit = LIMITS[kind]
-    since = utcnow() - limit.window
+    """Run `check` (a code lookup: None when the code is wrong) unless this person has tried
+    PER_PERSON wrong codes, or everyone together `everyone`, within the kind's window; count
+    it if it comes back None."""
+    since = utcnow() - WINDOWS[kind]
     subjects = _hashes(session, "attempts", str(user_id))
     recent = select(func.count()).select_from(CodeAttempt)
     recent = recent.where(CodeAttempt.kind == kind.value, CodeAttempt.at > since)
-    if (await session.scalar(recent) or 0) >= limit.everyone:
-        logger.warning("wrong codes (%s) are over the limit for everyone: refused for now", kind)
-        return LOCKED
     mine = recent.where(CodeAttempt.subject_hash.in_(subjects))
-    if (await session.scalar(mine) or 0) >= limit.per_person:
+    if (await session.scalar(mine) or 0) >= PER_PERSON:
         logger.warning("an account is over the limit of wrong codes (%s): refused for now", kind)
+        return LOCKED
+    if (await session.scalar(recent) or 0) >= everyone:
+        logger.warning(
+            "wrong codes (%s) reached the ceiling for everyone (%d): refused for now",
+            kind,
+            everyone,
+        )
         return LOCKED
     found = await check()
     if found is None:

@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from bot.cli import KEY_MISMATCH, MISSING_TOKEN, TOKEN_REFUSED
+from bot.config import WEAK_CLINICIAN_CODE
 from sandbox.botapi import BotApiStandIn
 from storage.crypto import encrypted_columns
 from storage.db import migrate
@@ -41,6 +42,15 @@ def test_run_without_a_token_says_so_in_one_sentence(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == MISSING_TOKEN
     assert "Traceback" not in result.stderr
+
+
+def test_run_refuses_a_clinician_code_easy_to_guess_in_one_sentence(tmp_path: Path) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": "123:abc", "CLINICIAN_CODE": "letmein"}
+    env["BETWEEN_DATA_DIR"] = str(tmp_path / "data")
+    result = between("run", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [WEAK_CLINICIAN_CODE]
+    assert "letmein" not in result.stderr
 
 
 def test_migrate_creates_the_schema_in_the_data_folder(tmp_path: Path) -> None:

@@ -7,12 +7,16 @@ import asyncio
 import logging
 import re
 import secrets
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Table, select
 
+from bot.config import Settings
 from bot.texts import en as t
+from sandbox.botapi import BotApiStandIn
 from storage import codes
+from storage.db import migrate
 from storage.models import Base, CodeAttempt, Invite, Supporter, User
 from tests.support.clinicians import DOCTOR, become_clinician, report
 from tests.support.harness import CLINICIAN_CODE, Harness
@@ -107,7 +111,7 @@ async def test_wrong_codes_lock_that_account_out_for_a_while(harness: Harness) -
     await saved_practice(harness, SAM)
     code = await supporter_code(harness, SAM)
     await meet(harness, FRIEND, "Robin")
-    for _ in range(codes.LIMITS[codes.Kind.CODE].per_person):
+    for _ in range(codes.PER_PERSON):
         wrong = codes.new_code()
         assert await harness.send(FRIEND, f"/support {wrong}") == [t.LINK_UNKNOWN]
     # Now even the right code is refused ...
@@ -118,13 +122,57 @@ async def test_wrong_codes_lock_that_account_out_for_a_while(harness: Harness) -
     assert linked == t.SUPPORT_LINKED.format(name="Sam")
 
 
+@pytest.fixture
+async def low_ceilings(fake: BotApiStandIn, settings: Settings) -> AsyncIterator[Harness]:
+    """The bot with ceilings low enough to reach in a test (the defaults are in the thousands)."""
+    low = settings.model_copy(update=LOW_CEILINGS)
+    await asyncio.to_thread(migrate, low.resolved_database_url)
+    running = Harness(fake, low)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+        await running.db.dispose()
+
+
+LOW_CEILINGS = {"code_tries_per_hour": 30, "clinician_code_tries_per_day": 12}
+
+
+async def add_wrong_tries(harness: Harness, kind: codes.Kind, count: int) -> None:
+    """`count` wrong codes, each from a different account."""
+    async with harness.db.session() as session:
+        session.add_all(
+            CodeAttempt(kind=kind.value, subject_hash=secrets.token_hex(32)) for _ in range(count)
+        )
+
+
+async def test_a_few_strangers_cannot_close_clinician_registration(harness: Harness) -> None:
+    for stranger in range(9001, 9005):  # four throwaway accounts, five wrong codes each
+        await harness.send(stranger, "/start")
+        for _ in range(codes.PER_PERSON):
+            assert await harness.send(stranger, "/clinician guess") == [t.CLINICIAN_WRONG_CODE]
+    await harness.send(DOCTOR, "/start")
+    assert await harness.send(DOCTOR, f"/clinician {CLINICIAN_CODE}") == [t.CLINICIAN_WELCOME]
+
+
+async def test_forty_accounts_cannot_close_codes_for_everyone(harness: Harness) -> None:
+    await saved_practice(harness, SAM)
+    code = await supporter_code(harness, SAM)
+    await add_wrong_tries(harness, codes.Kind.CODE, 40 * codes.PER_PERSON)
+    await meet(harness, FRIEND, "Robin")
+    [linked, *_] = await harness.send(FRIEND, f"/support {code}")
+    assert linked == t.SUPPORT_LINKED.format(name="Sam")
+
+
 async def test_wrong_codes_from_many_accounts_meet_a_ceiling_logged_without_ids(
-    harness: Harness, caplog: pytest.LogCaptureFixture
+    low_ceilings: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
+    harness = low_ceilings
     await saved_practice(harness, SAM)
     code = await supporter_code(harness, SAM)
     async with harness.db.session() as session:  # many accounts, one wrong code each
-        ceiling = codes.LIMITS[codes.Kind.CODE].everyone
+        ceiling = harness.settings.code_tries_per_hour
         session.add_all(
             CodeAttempt(kind=codes.Kind.CODE.value, subject_hash=secrets.token_hex(32))
             for _ in range(ceiling)
@@ -142,7 +190,7 @@ async def test_forget_does_not_reset_the_limit_on_clinician_codes(
 ) -> None:
     caplog.set_level(logging.INFO, logger="storage.codes")
     await harness.send(DOCTOR, "/start")
-    for _ in range(codes.LIMITS[codes.Kind.CLINICIAN].per_person):
+    for _ in range(codes.PER_PERSON):
         assert await harness.send(DOCTOR, "/clinician guess") == [t.CLINICIAN_WRONG_CODE]
     await harness.send(DOCTOR, "/forget")
     await harness.press(DOCTOR, t.FORGET_YES)
@@ -154,13 +202,12 @@ async def test_forget_does_not_reset_the_limit_on_clinician_codes(
     assert logged and not any(str(DOCTOR) in line for line in logged)
 
 
-async def test_the_clinician_code_has_a_ceiling_across_accounts(harness: Harness) -> None:
-    async with harness.db.session() as session:
-        ceiling = codes.LIMITS[codes.Kind.CLINICIAN].everyone
-        session.add_all(
-            CodeAttempt(kind=codes.Kind.CLINICIAN.value, subject_hash=secrets.token_hex(32))
-            for _ in range(ceiling)
-        )
+async def test_the_clinician_code_has_a_ceiling_across_accounts(low_ceilings: Harness) -> None:
+    harness = low_ceilings
+    ceiling = harness.settings.clinician_code_tries_per_day
+    await add_wrong_tries(harness, codes.Kind.CLINICIAN, ceiling - 1)
+    await harness.send(9001, "/start")
+    assert await harness.send(9001, "/clinician guess") == [t.CLINICIAN_WRONG_CODE]
     await harness.send(DOCTOR, "/start")
     assert await harness.send(DOCTOR, f"/clinician {CLINICIAN_CODE}") == [t.CLINICIAN_TOO_MANY]
 
