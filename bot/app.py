@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ from handlers import publish_commands, register
 from scheduler.dispatcher import Dispatcher, SentJournal
 from storage.db import Database, migrate
 from storage.files import private_folder
-from storage.models import JobStatus, TranscriptionJob
+from storage.models import JobStatus, TranscriptionJob, utcnow
 from transcription.worker import TranscriptionWorker
 
 logger = logging.getLogger(__name__)
@@ -71,8 +72,11 @@ def open_database(settings: Settings) -> Database:
     return Database(settings.resolved_database_url, cipher)
 
 
-def build_application(settings: Settings, db: Database) -> BetweenApplication:
-    """Build the Application: no Updater (our Poller stores first), our processor, our context."""
+def build_application(
+    settings: Settings, db: Database, clock: Callable[[], datetime] = utcnow
+) -> BetweenApplication:
+    """Build the Application: no Updater (our Poller stores first), our processor, our context;
+    `clock` is the bot's "now" (the sandbox's moves forward)."""
     assert settings.telegram_bot_token
     signer = CallbackSigner(load_or_create_key(settings.data_dir, "callback.key"))
     processor = DurableProcessor(
@@ -94,7 +98,9 @@ def build_application(settings: Settings, db: Database) -> BetweenApplication:
         .build()
     )
     processor.attach(application)
-    application.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, signer=signer)
+    application.bot_data[SERVICES_KEY] = Services(
+        settings=settings, db=db, signer=signer, clock=clock
+    )
     register(application)
     return application
 
@@ -110,6 +116,7 @@ def start_dispatching(
         services.signer,
         grace=timedelta(minutes=settings.grace_minutes),
         journal=SentJournal(settings.data_dir / "sent-nudges.journal"),
+        clock=services.clock,
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
@@ -201,13 +208,21 @@ async def sweep_audio(settings: Settings, db: Database) -> int:
     return len(leftovers)
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Migrate, replay what a crash left unfinished, then poll until `stop` is set."""
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime] = utcnow,
+    ready: Callable[[Database], None] | None = None,
+) -> None:
+    """Migrate, replay what a crash left unfinished, then poll until `stop` is set.
+
+    `clock` is the bot's "now"; `ready` is told the open database once the bot is running.
+    """
     url = settings.resolved_database_url
     await asyncio.to_thread(migrate, url)
     db = open_database(settings)
     await db.check_key()
-    application = build_application(settings, db)
+    application = build_application(settings, db, clock)
     try:
         await meet_telegram(application.bot)
         async with application:
@@ -220,6 +235,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             services: Services = application.bot_data[SERVICES_KEY]
             workers = start_workers(settings, db, application.bot, stop, services.jobs_waiting)
             logger.info("Between is running")
+            if ready is not None:
+                ready(db)
             await stop.wait()
             await asyncio.gather(*workers)
             scheduler.pause()

@@ -37,6 +37,12 @@ TOKEN_REFUSED = (
 )
 
 
+SANDBOX_PORT = 8800
+PORT_BUSY = (
+    "The sandbox can't listen on 127.0.0.1:{port} ({reason}): choose another port with "
+    "`between sandbox --port N`."
+)
+
 REKEYED = (
     "Re-encrypted {count} values with the first key in ENCRYPTION_KEY; "
     "the other keys can now be removed from it."
@@ -63,6 +69,16 @@ async def _run_until_signalled(settings: Settings, workers_only: bool) -> None:
     await (serve_workers if workers_only else serve)(settings, stop)
 
 
+async def _sandbox_until_signalled(settings: Settings, port: int) -> None:
+    from sandbox.run import run_sandbox
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_sandbox(settings, port, stop)
+
+
 def _invalid_setting(error: ValidationError) -> str:
     """One sentence naming the first setting that is not valid, and why."""
     first = error.errors()[0]
@@ -80,6 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "rekey", help="re-encrypt everything with the newest ENCRYPTION_KEY (then drop the old)"
     )
+    sandbox = commands.add_parser(
+        "sandbox", help="try every flow on this machine in a chat page: no token, no network"
+    )
+    sandbox.add_argument("--port", type=int, default=SANDBOX_PORT, help="the page's port")
     args = parser.parse_args(argv)
     os.umask(0o077)  # everything Between writes (database, WAL, audio, keys) is the owner's only
     try:
@@ -89,6 +109,15 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level, settings.telegram_bot_token)
     if args.command == "migrate":
         migrate(settings.resolved_database_url)
+    elif args.command == "sandbox":
+        from sandbox.run import PortBusy
+
+        try:
+            asyncio.run(_sandbox_until_signalled(settings, args.port))
+        except KeyMismatch:
+            sys.exit(KEY_MISMATCH)
+        except PortBusy as error:
+            sys.exit(PORT_BUSY.format(port=args.port, reason=error))
     elif args.command == "rekey":
         migrate(settings.resolved_database_url)
         try:

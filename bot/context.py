@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from storage.db import Database
+from storage.models import utcnow
 
 SERVICES_KEY = "services"
 
@@ -40,6 +42,8 @@ class Services:
     db: Database
     signer: CallbackSigner
     jobs_waiting: asyncio.Event = field(default_factory=asyncio.Event)
+    # The bot's "now": the dispatcher and handlers read it; `between sandbox` moves it forward.
+    clock: Callable[[], datetime] = utcnow
 
 
 class BetweenContext(

@@ -9,6 +9,7 @@ One lock guards it all: the HTTP server's threads and the caller's event loop bo
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import itertools
 import mimetypes
@@ -178,9 +179,12 @@ class BotApiState:
             message["from"] = self._make_user(user_id, first_name)
         return {**message, **fields}
 
-    def send_text(self, user_id: int, text: str, *, first_name: str = "Sam") -> dict[str, Any]:
-        """A user writes to the bot; a leading /command gets its bot_command entity."""
-        fields: dict[str, Any] = {"text": text}
+    def send_text(
+        self, user_id: int, text: str, *, first_name: str = "Sam", reply_to: int | None = None
+    ) -> dict[str, Any]:
+        """A user writes to the bot (replying to message `reply_to`, if given); a leading
+        /command gets its bot_command entity."""
+        fields: dict[str, Any] = {"text": text} | self._reply_field(user_id, reply_to)
         if COMMAND.match(text):  # as Telegram: "/" and a name; "/ words" is not a command
             command = text.split(maxsplit=1)[0]
             fields["entities"] = [
@@ -198,6 +202,7 @@ class BotApiState:
         duration: int,
         mime_type: str = "audio/ogg",
         kind: str = "voice",
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
         """A user sends a voice note (or audio / video_note / document) the bot can download."""
         if kind not in ("voice", "audio", "video_note", "document"):
@@ -219,7 +224,7 @@ class BotApiState:
             if kind == "audio":
                 obj["file_name"] = f"audio.{ext}"
             first_name = self._users.get(user_id, {}).get("first_name", "Sam")
-        media: dict[str, Any] = {kind: obj}
+        media: dict[str, Any] = {kind: obj} | self._reply_field(user_id, reply_to)
         return self.push_update(
             {"message": self.make_message(user_id, first_name=first_name, **media)}
         )
@@ -298,7 +303,85 @@ class BotApiState:
                 )
             return self.press(user_id, message["message_id"], matches[0][1])
 
+    def _reply_field(self, chat_id: int, reply_to: int | None) -> dict[str, Any]:
+        """The reply_to_message of a message answering `reply_to` (none if it is gone)."""
+        with self._cond:
+            found = self._messages.get(chat_id, {}).get(reply_to or 0)
+            if found is None or found.get("_deleted"):
+                return {}
+            return {
+                "reply_to_message": {
+                    k: v for k, v in public(found).items() if k != "reply_to_message"
+                }
+            }
+
     # ----------------------------------------------------------------- inspection
+
+    def chat_view(self, chat_id: int) -> list[dict[str, Any]]:
+        """Every message of a private chat as its user sees it (theirs and the bot's, edits
+        applied, deleted ones gone), oldest first."""
+        with self._cond:
+            messages = self._messages.get(chat_id, {})
+            return [
+                {k: copy.deepcopy(v) for k, v in m.items() if not k.startswith("_")}
+                for _, m in sorted(messages.items())
+                if not m.get("_deleted")
+            ]
+
+    def file(self, file_id: str) -> tuple[str, bytes] | None:
+        """(file_path, bytes) of a file the bot sent or a user uploaded."""
+        with self._cond:
+            stored = self._files.get(file_id)
+            return None if stored is None else (stored.file_path, stored.data)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the users' side holds (chats, messages, files, updates, commands), as JSON
+        data, so a stand-in started again carries on (update and message ids go on rising)."""
+        with self._cond:
+            return {
+                "next_update_id": self._next_update_id,
+                "confirmed_offset": self.confirmed_offset,
+                "updates": copy.deepcopy(self._updates),
+                "chats": list(self._chats.values()),
+                "users": list(self._users.values()),
+                "messages": [
+                    {k: v for k, v in m.items() if k != "_uploaded"}
+                    for chat in self._messages.values()
+                    for _, m in sorted(chat.items())
+                ],
+                "next_message_id": [[c, n] for c, n in self._next_message_id.items()],
+                "files": [
+                    {
+                        "file_id": f.file_id,
+                        "file_unique_id": f.file_unique_id,
+                        "file_path": f.file_path,
+                        "data": base64.b64encode(f.data).decode(),
+                    }
+                    for f in self._files.values()
+                ],
+                "commands": [[list(key), value] for key, value in self.commands.items()],
+            }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take back what `snapshot` returned (before the bot starts polling)."""
+        with self._cond:
+            self._next_update_id = int(saved["next_update_id"])
+            self.confirmed_offset = int(saved["confirmed_offset"])
+            self._updates = list(saved["updates"])
+            self._chats = {c["id"]: c for c in saved["chats"]}
+            self._users = {u["id"]: u for u in saved["users"]}
+            for message in sorted(saved["messages"], key=lambda m: m["message_id"]):
+                chat_id = message["chat"]["id"]
+                self._messages.setdefault(chat_id, {})[message["message_id"]] = message
+                if self._is_bot_message(message):
+                    self._sent.setdefault(chat_id, []).append(message)
+            self._next_message_id = {int(c): int(n) for c, n in saved["next_message_id"]}
+            for f in saved["files"]:
+                self._files[f["file_id"]] = StoredFile(
+                    f["file_id"], f["file_unique_id"], f["file_path"], base64.b64decode(f["data"])
+                )
+            self._file_counter = itertools.count(len(self._files) + 1)
+            self.commands = {(k[0], k[1]): v for k, v in saved["commands"]}
 
     def sent(self, chat_id: int) -> list[dict[str, Any]]:
         """Snapshot of the bot's messages in a chat, in order, with edits applied.
