@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -22,8 +23,15 @@ def private_folder(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create `path` empty if it is missing, and make it owner-only; return it."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    """Create `path` empty if it is missing, and make it owner-only; return it.
+
+    A file already there is only chmod-ed, never opened: closing any descriptor of a file drops
+    every POSIX lock this process holds on it, so opening a SQLite database, -wal or -shm that a
+    connection in this process has open would silently drop that connection's locks (SQLite's
+    "how to corrupt", 2.2). Another process could then take the database for its only user,
+    checkpoint and delete the -wal under that connection, which from then on reads a stale copy."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     os.chmod(path, FILE_MODE)
     return path
 
