@@ -6,8 +6,9 @@ embedded defaults pointed at it, and the page on 127.0.0.1:PORT, whose JSON API 
 leaves the machine. The stand-in's chats and the bot's clock are saved in the data folder at
 stop, so running it again carries on.
 
-Time travel: the bot's clock is real time plus an offset (bot.context.Services.clock, read by
-the dispatcher); the page asks to move it to a client's next nudge or check-in.
+Time travel: the bot's clock is real time plus an offset, set where every part reads the time
+(storage.models.utcnow: the dispatcher's clock, handlers' "today", the summary's period); the
+page asks to move it to a client's next nudge or check-in.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import secrets
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -33,7 +34,7 @@ from bot.config import Settings
 from sandbox.botapi import BotApiStandIn
 from storage.db import Database
 from storage.files import private_folder
-from storage.models import utcnow
+from storage.models import move_clock_ahead, utcnow
 from storage.timeline import next_checkin_at, next_nudge_at
 
 logger = logging.getLogger(__name__)
@@ -73,17 +74,23 @@ PERSONAS = (
 
 
 class SandboxClock:
-    """The bot's "now": real time plus an offset that only moves forward."""
+    """The bot's "now": real time plus an offset that only moves forward. The offset is set in
+    the one place every part reads the time from (storage.models.utcnow)."""
 
     def __init__(self, offset: timedelta = timedelta()) -> None:
         self.offset = offset
+        move_clock_ahead(offset)
 
     def __call__(self) -> datetime:
-        return utcnow() + self.offset
+        return utcnow()
+
+    def set(self, offset: timedelta) -> None:
+        self.offset = offset
+        move_clock_ahead(offset)
 
     def advance_to(self, when: datetime) -> None:
         """Move "now" to just after `when` (never back)."""
-        self.offset = max(self.offset, when - utcnow() + timedelta(seconds=1))
+        self.set(max(self.offset, when - datetime.now(UTC) + timedelta(seconds=1)))
 
 
 class Sandbox:
@@ -151,7 +158,7 @@ class Sandbox:
         path = self.data_dir / STATE_FILE
         if path.exists():
             saved = json.loads(path.read_text())
-            self.clock.offset = timedelta(seconds=saved.pop("clock_offset", 0))
+            self.clock.set(timedelta(seconds=saved.pop("clock_offset", 0)))
             self.stand_in.restore(saved)
 
     def _clinician_code(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -31,10 +31,20 @@ from storage.crypto import (
     EncryptedText,
 )
 
+# The bot's clock runs this far ahead of real time: zero, except in `between sandbox`, whose time
+# travel moves it forward (sandbox.run), so nudges, reports and "today" all agree.
+_clock_ahead = timedelta()
+
 
 def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(UTC)
+    """Return the bot's current time as an aware UTC datetime."""
+    return datetime.now(UTC) + _clock_ahead
+
+
+def move_clock_ahead(by: timedelta) -> None:
+    """Run the bot's clock `by` ahead of real time (the sandbox's time travel only)."""
+    global _clock_ahead
+    _clock_ahead = by
 
 
 class UTCDateTime(TypeDecorator[datetime]):
