@@ -35,13 +35,22 @@ class TextCipher:
     def __init__(self, keys: Sequence[bytes]) -> None:
         self._fernet = MultiFernet([Fernet(key) for key in keys])
         self._keys = list(keys)
+        self._hash_key: bytes | None = None
+
+    def use_hash_key(self, key: bytes) -> None:
+        """The database's own key for keyed hashes (made once, kept sealed in key_check, so
+        it outlives a rotation of the encryption keys: see Database.check_key)."""
+        self._hash_key = key
 
     def keyed_hashes(self, purpose: str, value: str) -> list[str]:
-        """HMAC-SHA256 of `value` under a key derived from each key for `purpose`, newest
-        first: store the first, look up by any (so a key rotation keeps them findable)."""
+        """HMAC-SHA256 of `value` for `purpose`: the first under the database's hash key (the
+        one to store), then under a key derived from each encryption key (how values were
+        stored before the hash key existed; found while that encryption key is configured)."""
+        if self._hash_key is None:
+            raise RuntimeError("the database's hash key is not loaded (see Database.check_key)")
         derived = [
             hmac.digest(key, b"between keyed hash: " + purpose.encode(), "sha256")
-            for key in self._keys
+            for key in [self._hash_key, *self._keys]
         ]
         return [hmac.new(key, value.encode(), "sha256").hexdigest() for key in derived]
 

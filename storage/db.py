@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 KEY_CHECK_TEXT = "between key check"
+KEY_CHECK_ROW, HASH_KEY_ROW = 1, 2  # key_check rows: the check value; the key for keyed hashes
 
 
 class Database:
@@ -54,6 +57,7 @@ class Database:
         if self.is_sqlite:
             _tune_sqlite(self.engine)
         use_cipher(self.engine, cipher)
+        self.cipher = cipher
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -69,14 +73,26 @@ class Database:
 
     async def check_key(self) -> None:
         """Fail fast (KeyMismatch) if the key cannot open what this database holds, seal a
-        check value on first use, and encrypt any text stored before encryption existed."""
+        check value on first use, and encrypt any text stored before encryption existed.
+
+        Also load the database's key for keyed hashes (codes, wrong-code counts): random, made
+        on first use and kept sealed beside the check value, so `between rekey` re-seals it
+        with the newest key and codes and lockouts outlive the old key's removal."""
         await check_key_and_encrypt_old_rows(self.engine, list(Base.metadata.tables.values()))
         dialect = "sqlite" if self.is_sqlite else "postgresql"
-        seal = [{"id": 1, "sealed": KEY_CHECK_TEXT}]
+        hash_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+        seal = [
+            {"id": KEY_CHECK_ROW, "sealed": KEY_CHECK_TEXT},
+            {"id": HASH_KEY_ROW, "sealed": hash_key},
+        ]
         async with self.session() as session:
             await session.execute(insert_ignoring_duplicates(dialect, KeyCheck, seal, "id"))
-            if await session.scalar(select(KeyCheck.sealed)) != KEY_CHECK_TEXT:
+            sealed = dict(
+                (await session.execute(select(KeyCheck.id, KeyCheck.sealed))).tuples().all()
+            )
+            if sealed.get(KEY_CHECK_ROW) != KEY_CHECK_TEXT:
                 raise KeyMismatch("the key check value does not match")
+        self.cipher.use_hash_key(base64.urlsafe_b64decode(sealed[HASH_KEY_ROW]))
 
     async def rekey(self) -> int:
         """Re-encrypt every value with the newest key, the key check included: afterwards the

@@ -388,8 +388,9 @@ class Conversation(Base):
 
 
 class KeyCheck(Base):
-    """One value sealed with the encryption key at first start: any process started with
-    another key fails at once instead of writing what the others cannot read."""
+    """Values sealed with the encryption key at first start: the check value (row 1: any
+    process started with another key fails at once instead of writing what the others cannot
+    read) and the key for keyed hashes of codes (row 2), re-sealed by `between rekey`."""
 
     __tablename__ = "key_check"
 

@@ -15,10 +15,13 @@ from sqlalchemy import select
 
 from bot.cli import KEY_MISMATCH, MISSING_TOKEN, TOKEN_REFUSED
 from bot.config import WEAK_CLINICIAN_CODE
+from bot.texts import en as t
 from sandbox.botapi import BotApiStandIn
+from storage import codes
 from storage.crypto import encrypted_columns
 from storage.db import migrate
 from storage.models import Base, Conversation, Practice, Report
+from tests.support.clinicians import become_clinician
 from tests.support.harness import Harness, bot_settings
 from tests.support.practices import saved_practice
 
@@ -173,6 +176,53 @@ async def test_rekey_lets_the_old_key_be_removed(
     assert practice is not None and practice.reward == "a song"
     assert report is not None and report.reflection == "a quiet reflection"
     assert conversation is not None and conversation.data["goal"] == "a goal left half-way"
+
+
+async def test_codes_and_lockouts_outlive_a_rekey_and_the_old_keys_removal(
+    fake: BotApiStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """A supporter code and a clinician invite made under key A, and an account locked out for
+    wrong codes, are all as they were once `between rekey` has run and B alone is the key."""
+    doctor, friend, guesser = 4202, 4203, 4204
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings = bot_settings(fake, database_url, tmp_path).model_copy(
+        update={"encryption_key": old}
+    )
+    harness = Harness(fake, settings)
+    await asyncio.to_thread(migrate, database_url)
+    await harness.start()
+    await saved_practice(harness, REKEY_SAM)
+    await harness.send(REKEY_SAM, "/supporter")
+    [shown] = await harness.press(REKEY_SAM, "the week's count")
+    supporter_code = shown.split("this code: ")[1].split("\n")[0]
+    await become_clinician(harness, doctor)
+    [shown] = await harness.send(doctor, "/invite")
+    invite_code = shown.split("code to your client: ")[1].split("\n")[0]
+    await harness.send(guesser, "/start")
+    for _ in range(codes.PER_PERSON):
+        assert await harness.send(guesser, f"/support {codes.new_code()}") == [t.LINK_UNKNOWN]
+    await harness.stop()
+    await harness.db.dispose()
+
+    env = {"DATABASE_URL": database_url, "BETWEEN_DATA_DIR": str(settings.data_dir)}
+    result = await asyncio.to_thread(
+        between, "rekey", env={**env, "ENCRYPTION_KEY": f"{new},{old}"}, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+
+    harness = Harness(fake, settings.model_copy(update={"encryption_key": new}))
+    await harness.start()
+    try:
+        assert await harness.send(guesser, f"/support {supporter_code}") == [t.CODE_TOO_MANY]
+        await harness.send(friend, "/start")
+        [linked, *_] = await harness.send(friend, f"/support {supporter_code}")
+        assert linked == t.SUPPORT_LINKED.format(name="Sam")
+        await saved_practice(harness, 4205)
+        [preview] = await harness.send(4205, f"/link {invite_code}")
+        assert preview.startswith("Sam would see")
+    finally:
+        await harness.stop()
+        await harness.db.dispose()
 
 
 async def test_migrations_produce_exactly_the_models_schema(database_url: str) -> None:

@@ -41,6 +41,7 @@ class Harness:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self.db.check_key()  # this handle's keyed hashes (codes) are the bot's too
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(serve(self.settings, self._stop))
 
