@@ -12,6 +12,7 @@ COPY handlers ./handlers
 COPY scheduler ./scheduler
 COPY storage ./storage
 COPY transcription ./transcription
+COPY sandbox ./sandbox
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 between \
     && mkdir -p /data && chown between /data
