@@ -1,4 +1,4 @@
-"""Settings read from the environment and `.env` (names as in DESIGN.md)."""
+"""Settings read from the environment and `.env` (names as in the README's "Configuration")."""
 
 from __future__ import annotations
 

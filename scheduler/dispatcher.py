@@ -1,6 +1,6 @@
 """Send what is due: nudges at each cue, a check-in in the evening, snoozed nudges again.
 
-The database holds everything (DESIGN.md, decision 1). Each round of a tick first *plans*: every
+The database holds everything (README, "Nudges"). Each round of a tick first *plans*: every
 practice whose `next_fire_at` has passed gets a delivery row with a unique key (so planning twice
 changes nothing) and its next fire time advanced, in one commit. Then it *sends* pending
 deliveries, oldest first, one per chat per round (Telegram allows about one message a second per

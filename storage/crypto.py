@@ -148,6 +148,8 @@ class _EncryptedScalar(TypeDecorator[Any]):
 class EncryptedInteger(_EncryptedScalar):
     """A rating (belief, intensity) stored encrypted."""
 
+    cache_ok = True  # SQLAlchemy asks each subclass; its state (the choices) is hashable
+
     def to_text(self, value: Any) -> str:
         return str(int(value))
 
@@ -157,6 +159,8 @@ class EncryptedInteger(_EncryptedScalar):
 
 class EncryptedChoice(_EncryptedScalar):
     """One of a fixed set of labels (an Enum member, or a plain string) stored encrypted."""
+
+    cache_ok = True  # SQLAlchemy asks each subclass; its state (the choices) is hashable
 
     def __init__(self, choices: type[enum.StrEnum] | None = None) -> None:
         super().__init__()
@@ -171,6 +175,8 @@ class EncryptedChoice(_EncryptedScalar):
 
 class EncryptedMoment(_EncryptedScalar):
     """An aware UTC datetime stored encrypted (ISO 8601)."""
+
+    cache_ok = True  # SQLAlchemy asks each subclass; its state (the choices) is hashable
 
     def to_text(self, value: Any) -> str:
         if value.tzinfo is None:

@@ -1,6 +1,6 @@
 """Workers that claim transcription jobs with a lease, transcribe, store, and reply.
 
-A job is a row (DESIGN.md, decision 4). A worker claims the oldest claimable job by setting a
+A job is a row (README, "Voice notes"). A worker claims the oldest claimable job by setting a
 lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers on other machines never take the same
 job; SQLite's `BEGIN IMMEDIATE` serialises claims). The worker renews its lease while it works,
 so a short lease is safe; a worker that dies stops renewing, the lease runs out and another

@@ -1,6 +1,6 @@
 """Every word Between says to people, in English, in one place for clinicians to review.
 
-Tone rules (DESIGN.md): never "homework", "assignment", "failed", "missed", "streak broken"
+Tone rules: never "homework", "assignment", "failed", "missed", "streak broken"
 or "you should"; every try counts, partly is a success, a skip is data; short messages, one
 question at a time.
 """
