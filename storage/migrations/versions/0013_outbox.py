@@ -1,0 +1,21 @@
+"""replies that leave after the commit
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-02 10:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # placeholder: filled by the change that needs it
+
+
+def downgrade() -> None:
+    pass

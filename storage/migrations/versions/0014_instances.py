@@ -1,0 +1,21 @@
+"""several instances on one database
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-02 10:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # placeholder: filled by the change that needs it
+
+
+def downgrade() -> None:
+    pass

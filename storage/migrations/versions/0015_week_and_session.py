@@ -1,0 +1,21 @@
+"""the week's look back and the next session
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-02 10:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # placeholder: filled by the change that needs it
+
+
+def downgrade() -> None:
+    pass
