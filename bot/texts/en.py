@@ -9,96 +9,98 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+from bot.texts.marks import N_, _
+
 CONSENT_VERSION = "2026-11-21"
 # Sharing with a clinician; from this version the preview lists crisis-word messages.
 SHARE_CONSENT_VERSION = "2026-11-21.2"
 CRISIS_SHARED_SINCE = "2026-11-21.2"
 
 # ---------------------------------------------------------------- onboarding
-WELCOME = "Hi {name}, I'm Between: a companion for the days between your therapy sessions."
-WHAT_I_DO = (
+WELCOME = _("Hi {name}, I'm Between: a companion for the days between your therapy sessions.")
+WHAT_I_DO = _(
     "Together we set up a small practice, tied to a moment you already have in your day. "
     "I'll nudge you at that moment and ask kindly how it went. Every try counts, "
     'and "not today" is useful to know too.'
 )
-NOT_A_CRISIS_SERVICE = "I'm not a crisis service and I can't give medical advice. {crisis}"
-DEFAULT_CRISIS = (
+NOT_A_CRISIS_SERVICE = _("I'm not a crisis service and I can't give medical advice. {crisis}")
+DEFAULT_CRISIS = _(
     "If you are in danger or need urgent help, please contact your local emergency "
     "services now, or a crisis line where you live."
 )
-PRIVACY = (
+PRIVACY = _(
     "What I keep: your practices, how they went, and what you write or say to me here. "
     "Only you see it, unless you choose to share it with your clinician. "
     "Telegram chats with bots are not end-to-end encrypted.\n\n"
     "Is that okay with you?"
 )
-CONSENT_YES = "Yes, that's okay"
-CONSENT_NO = "Not now"
-CONSENT_DECLINED = (
+CONSENT_YES = _("Yes, that's okay")
+CONSENT_NO = _("Not now")
+CONSENT_DECLINED = _(
     "That's completely fine. I won't keep anything about your practices. "
     "Send /start whenever you'd like to begin."
 )
-CONSENT_NEEDED = "Before we start, I need your okay on what I keep. Send /start to see it."
-BUTTON_BEFORE_CONSENT = (
+CONSENT_NEEDED = _("Before we start, I need your okay on what I keep. Send /start to see it.")
+BUTTON_BEFORE_CONSENT = _(
     "That button is from an earlier message. Before we go on, I need your okay on what I keep: "
     "send /start to see it."
 )
-ASK_TIMEZONE = (
+ASK_TIMEZONE = _(
     "Which city or timezone are you in? For example: London, New York, Europe/Berlin. "
     "I use it so nudges arrive at your local time."
 )
-TIMEZONE_UNKNOWN = (
+TIMEZONE_UNKNOWN = _(
     "I don't know that place yet. Could you try a nearby big city, "
     "or a timezone name like Europe/Berlin?"
 )
-TIMEZONE_CONFIRM = "{zone}: it's {local_time} there now. Is that right?"
-TIMEZONE_RIGHT = "Yes, that's right"
-TIMEZONE_WRONG = "No, change it"
-TIMEZONE_SAVED = "Got it. Your nudges will follow {zone} time."
-LANGUAGE_NOW = "I listen to your voice notes in {language}. "
-LANGUAGE_PICK = (
+TIMEZONE_CONFIRM = _("{zone}: it's {local_time} there now. Is that right?")
+TIMEZONE_RIGHT = _("Yes, that's right")
+TIMEZONE_WRONG = _("No, change it")
+TIMEZONE_SAVED = _("Got it. Your nudges will follow {zone} time.")
+LANGUAGE_NOW = _("I listen to your voice notes in {language}. ")
+LANGUAGE_PICK = _(
     "Which language do you speak in your voice notes? You can also send a code, like /language es."
 )
-LANGUAGE_UNKNOWN = (
+LANGUAGE_UNKNOWN = _(
     "I don't know that language yet. Could you pick one below, or send a code like /language es?"
 )
-LANGUAGE_SAVED = "Got it. I'll listen to your voice notes in {language}."
-READY_FOR_FIRST = "Whenever you're ready, /new sets up your first small practice."
-WELCOME_BACK = "Welcome back, {name}. /practices shows what you have; /help shows everything."
+LANGUAGE_SAVED = _("Got it. I'll listen to your voice notes in {language}.")
+READY_FOR_FIRST = _("Whenever you're ready, /new sets up your first small practice.")
+WELCOME_BACK = _("Welcome back, {name}. /practices shows what you have; /help shows everything.")
 
 # ---------------------------------------------------------------- designing a practice
-ASK_GOAL = (
+ASK_GOAL = _(
     "What would you like to practise? In your own words, "
     'for example "speaking up", "a short walk" or "breathing slowly".'
 )
-ASK_STEP = (
+ASK_STEP = _(
     "What's the smallest version of that which would still count? "
     'Make it almost too easy, like "say one clear sentence out loud".'
 )
-ASK_CONFIDENCE = "How sure are you that you'd do this, from 0 to 10?"
-CONFIDENCE_LOW = (
+ASK_CONFIDENCE = _("How sure are you that you'd do this, from 0 to 10?")
+CONFIDENCE_LOW = _(
     "Thanks for being honest. Let's make it easier, so it feels like a 9. "
     "What's an even smaller version? Or keep it as it is."
 )
-KEEP_AS_IS = "Keep it as it is"
-ASK_ANCHOR = (
+KEEP_AS_IS = _("Keep it as it is")
+ASK_ANCHOR = _(
     "When in your day could it fit? Pick a moment you already have, "
     'like "while my coffee brews" or "after I brush my teeth".'
 )
 ANCHOR_SUGGESTIONS = (
-    "After I wake up",
-    "While my coffee brews",
-    "After lunch",
-    "Before bed",
+    _("After I wake up"),
+    _("While my coffee brews"),
+    _("After lunch"),
+    _("Before bed"),
 )
-ASK_DAYS = "Which days?"
-DAYS_EVERY = "Every day"
-DAYS_WEEKDAYS = "Weekdays"
-DAYS_CHOOSE = "Choose days"
-DAYS_PICK = "Tap the days you'd like, then Done."
-DAYS_DONE = "Done"
-DAYS_NONE_PICKED = "Pick at least one day, then Done."
-DAYS_UNKNOWN = (
+ASK_DAYS = _("Which days?")
+DAYS_EVERY = _("Every day")
+DAYS_WEEKDAYS = _("Weekdays")
+DAYS_CHOOSE = _("Choose days")
+DAYS_PICK = _("Tap the days you'd like, then Done.")
+DAYS_DONE = _("Done")
+DAYS_NONE_PICKED = _("Pick at least one day, then Done.")
+DAYS_UNKNOWN = _(
     'I couldn\'t read those days. Try "every day", "weekdays" or names like "mon wed fri".'
 )
 DAY_NAMES = {
@@ -110,170 +112,184 @@ DAY_NAMES = {
     "sat": "Sat",
     "sun": "Sun",
 }
-ASK_TIME = "About what time is that, usually? For example 7:30, 7.30am or 19:30."
-TIME_UNKNOWN = "I couldn't read that as a time. Try something like 7:30, 7.30am or 19:30."
-ASK_IF_THEN = (
+ASK_TIME = _("About what time is that, usually? For example 7:30, 7.30am or 19:30.")
+TIME_UNKNOWN = _("I couldn't read that as a time. Try something like 7:30, 7.30am or 19:30.")
+ASK_IF_THEN = _(
     "What's most likely to get in the way? You can make a plan for it: "
     '"If ___, then I will ___". Or skip this.'
 )
-ASK_REWARD = (
+ASK_REWARD = _(
     "Is there a small reward you'd enjoy right after? A favourite song, a cup of tea... "
     "Or skip this."
 )
-SKIP = "Skip"
-CONFIRM_INTRO = "Here's your practice, in your words:"
-CONFIRM_SAVE = "Looks right"
-CONFIRM_EDIT = "Change something"
-EDIT_WHICH = "What would you like to change?"
+SKIP = _("Skip")
+CONFIRM_INTRO = _("Here's your practice, in your words:")
+CONFIRM_SAVE = _("Looks right")
+CONFIRM_EDIT = _("Change something")
+EDIT_WHICH = _("What would you like to change?")
 FIELD_LABELS = {
-    "goal": "What I practise",
-    "step": "Smallest version",
-    "anchor": "The moment",
-    "days": "Days",
-    "time": "Time",
-    "if_then": "If-then plan",
-    "reward": "Reward",
+    "goal": _("What I practise"),
+    "step": _("Smallest version"),
+    "anchor": _("The moment"),
+    "days": _("Days"),
+    "time": _("Time"),
+    "if_then": _("If-then plan"),
+    "reward": _("Reward"),
 }
-PRACTICE_SAVED = "Saved. I'll nudge you {when}. You can tell me how it went any time with /done."
-PRACTICE_LIMIT = (
+PRACTICE_SAVED = _(
+    "Saved. I'll nudge you {when}. You can tell me how it went any time with /done."
+)
+PRACTICE_LIMIT = N_(
+    "You have {count} practice already, as many as I can keep well at once. If it has done "
+    "its work, /practices lets you remove it, and then there's room for a new one.",
     "You have {count} practices already, as many as I can keep well at once. If one has done "
-    "its work, /practices lets you remove it, and then there's room for a new one."
+    "its work, /practices lets you remove it, and then there's room for a new one.",
 )
 
 # ---------------------------------------------------------------- listing and editing
-NO_PRACTICES = "You don't have a practice yet. /new sets one up."
-PRACTICES_HEADER = "Your practices:"
-PAUSED_MARK = " (paused)"
-EDIT = "Change"
-PAUSE = "Pause"
-RESUME = "Resume"
-REMOVE = "Remove"
-REMOVE_CONFIRM = "Remove this practice? What you reported stays in your history."
-REMOVE_YES = "Yes, remove it"
-REMOVE_NO = "No, keep it"
-REMOVED = "Removed. /new sets up another whenever you like."
-PAUSED = "Paused. No nudges for this one until you resume it."
-RESUMED = "Resumed. Next nudge {when}."
-CHANGED = "Changed. Here it is now:"
-NOTHING_CHANGED = "Okay, nothing changed."
-PRACTICE_GONE = "That practice isn't there anymore. /practices shows what you have."
+NO_PRACTICES = _("You don't have a practice yet. /new sets one up.")
+PRACTICES_HEADER = _("Your practices:")
+PAUSED_MARK = _(" (paused)")
+EDIT = _("Change")
+PAUSE = _("Pause")
+RESUME = _("Resume")
+REMOVE = _("Remove")
+REMOVE_CONFIRM = _("Remove this practice? What you reported stays in your history.")
+REMOVE_YES = _("Yes, remove it")
+REMOVE_NO = _("No, keep it")
+REMOVED = _("Removed. /new sets up another whenever you like.")
+PAUSED = _("Paused. No nudges for this one until you resume it.")
+RESUMED = _("Resumed. Next nudge {when}.")
+CHANGED = _("Changed. Here it is now:")
+NOTHING_CHANGED = _("Okay, nothing changed.")
+PRACTICE_GONE = _("That practice isn't there anymore. /practices shows what you have.")
 
 # ---------------------------------------------------------------- reporting
-WHICH_PRACTICE = "Which practice?"
-HOW_DID_IT_GO = "How did it go: {step}?"
-DID_IT = "Did it"
-PARTLY = "Partly"
-NOT_TODAY = "Not today"
-ACK_DID = "That's a real try, and it counts. Well done."
-ACK_PARTLY = "Partly is a success. Every try counts."
-REWARD_NOW = "Time for your reward: {reward}."
-ASK_REFLECTION = "One line, if you like: what made it easier?"
-REFLECTION_SAVED = "Thanks, noted."
-ACK_NOT_TODAY = "Thanks for telling me; that's useful, not a failure. What got in the way?"
+WHICH_PRACTICE = _("Which practice?")
+HOW_DID_IT_GO = _("How did it go: {step}?")
+DID_IT = _("Did it")
+PARTLY = _("Partly")
+NOT_TODAY = _("Not today")
+ACK_DID = _("That's a real try, and it counts. Well done.")
+ACK_PARTLY = _("Partly is a success. Every try counts.")
+REWARD_NOW = _("Time for your reward: {reward}.")
+ASK_REFLECTION = _("One line, if you like: what made it easier?")
+REFLECTION_SAVED = _("Thanks, noted.")
+ACK_NOT_TODAY = _("Thanks for telling me; that's useful, not a failure. What got in the way?")
 OBSTACLES = {
-    "forgot": "Forgot",
-    "too_big": "Too big or too long",
-    "no_time": "No time",
-    "pressure": "Felt pressure to do it perfectly",
-    "not_useful": "Didn't feel useful right now",
-    "other": "Something else",
+    "forgot": _("Forgot"),
+    "too_big": _("Too big or too long"),
+    "no_time": _("No time"),
+    "pressure": _("Felt pressure to do it perfectly"),
+    "not_useful": _("Didn't feel useful right now"),
+    "other": _("Something else"),
 }
-ASK_OTHER_OBSTACLE = "What got in the way? A few words is plenty."
-YOUR_PLAN = "Your plan for this: {if_then}"
+ASK_OTHER_OBSTACLE = _("What got in the way? A few words is plenty.")
+YOUR_PLAN = _("Your plan for this: {if_then}")
 OFFER_FOR = {
-    "forgot": "Let's make the moment easier to notice. What would help?",
-    "too_big": 'Let\'s make it smaller. How about: "{proposal}"?',
-    "no_time": "Would a shorter version or other days fit better?",
-    "pressure": (
+    "forgot": _("Let's make the moment easier to notice. What would help?"),
+    "too_big": _('Let\'s make it smaller. How about: "{proposal}"?'),
+    "no_time": _("Would a shorter version or other days fit better?"),
+    "pressure": _(
         "You can't fail at this: any try counts, even a rough one. "
         'Want to lower the bar? How about: "{proposal}"?'
     ),
-    "not_useful": "Thanks for saying so. What would you like to do with it?",
-    "other": "Thanks. Would any of these help?",
+    "not_useful": _("Thanks for saying so. What would you like to do with it?"),
+    "other": _("Thanks. Would any of these help?"),
 }
 OPTION_LABELS = {
-    "anchor": "Tie it to another moment",
-    "time": "Change the time",
-    "smaller": "Make it smaller",
-    "own_smaller": "I'll write my own",
-    "days": "Other days",
-    "lower_bar": "Yes, lower the bar",
-    "keep": "Keep it as it is",
-    "pause": "Pause it for now",
-    "talk_over": "Talk it over with my clinician",
-    "use_proposal": "Use that",
+    "anchor": _("Tie it to another moment"),
+    "time": _("Change the time"),
+    "smaller": _("Make it smaller"),
+    "own_smaller": _("I'll write my own"),
+    "days": _("Other days"),
+    "lower_bar": _("Yes, lower the bar"),
+    "keep": _("Keep it as it is"),
+    "pause": _("Pause it for now"),
+    "talk_over": _("Talk it over with my clinician"),
+    "use_proposal": _("Use that"),
 }
-SMALLER_FIRST_STEP = "just the first step of it: {step}"
-LOWER_BAR = "{step}, any way at all (a rough try counts)"
-NO_NAME = "there"
-TRAP_LINE = "• {label}: {why}"
-ASK_OWN_SMALLER = "What smaller version would feel easy? Write it in your words."
-PROPOSE_SMALLER = 'How about: "{proposal}"? Use it, or write your own.'
-MARKED_TALK_OVER = "Marked to talk over with your clinician. It stays as it is until then."
-KEPT = "Okay, it stays as it is. Thanks for checking in."
-RETHINK_OFFER = (
+SMALLER_FIRST_STEP = _("just the first step of it: {step}")
+LOWER_BAR = _("{step}, any way at all (a rough try counts)")
+NO_NAME = _("there")
+TRAP_LINE = _("• {label}: {why}")
+ASK_OWN_SMALLER = _("What smaller version would feel easy? Write it in your words.")
+PROPOSE_SMALLER = _('How about: "{proposal}"? Use it, or write your own.')
+MARKED_TALK_OVER = _("Marked to talk over with your clinician. It stays as it is until then.")
+KEPT = _("Okay, it stays as it is. Thanks for checking in.")
+RETHINK_OFFER = _(
     "This one hasn't found its place this week yet, and that's useful to know. "
     "Want to make it smaller or change when it happens?"
 )
-STEP_UP_OFFER = (
+STEP_UP_OFFER = N_(
+    "That's {count} time in a row. If it feels right, want to try a slightly bigger "
+    "version? Only if you'd like to.",
     "That's {count} times in a row. If it feels right, want to try a slightly bigger "
-    "version? Only if you'd like to."
+    "version? Only if you'd like to.",
 )
-STEP_UP_YES = "Yes, a little bigger"
-ASK_STEP_UP = "What would the slightly bigger version be?"
+STEP_UP_YES = _("Yes, a little bigger")
+ASK_STEP_UP = _("What would the slightly bigger version be?")
 
 # ---------------------------------------------------------------- nudges
-CHECKIN = "How did today's practice go? {step}"
-LATER = "Later"
-SNOOZE_WHEN = "Sure. When should I come back to it?"
-SNOOZE_OPTIONS = {"30": "In 30 minutes", "120": "In 2 hours", "evening": "This evening"}
-SNOOZED = "Okay, I'll come back to it around {time}."
-SNOOZED_ALREADY = "I'm already coming back to this one around {time}."
-PAUSED_ALL = "All practices are paused. No nudges until you send /resume."
-PAUSED_ALL_UNTIL = "All practices are paused until {day}. Enjoy the break."
-PAUSE_DATE_UNKNOWN = 'I couldn\'t read that date. Try "/pause until 12 Dec", or just /pause.'
-PAUSE_DATE_PAST = (
+CHECKIN = _("How did today's practice go? {step}")
+LATER = _("Later")
+SNOOZE_WHEN = _("Sure. When should I come back to it?")
+SNOOZE_OPTIONS = {"30": _("In 30 minutes"), "120": _("In 2 hours"), "evening": _("This evening")}
+SNOOZED = _("Okay, I'll come back to it around {time}.")
+SNOOZED_ALREADY = _("I'm already coming back to this one around {time}.")
+PAUSED_ALL = _("All practices are paused. No nudges until you send /resume.")
+PAUSED_ALL_UNTIL = _("All practices are paused until {day}. Enjoy the break.")
+PAUSE_DATE_UNKNOWN = _('I couldn\'t read that date. Try "/pause until 12 Dec", or just /pause.')
+PAUSE_DATE_PAST = _(
     "{day} isn't ahead of us, so that pause would hold nothing back. Which day would you like "
     'nudges back? For example "/pause until 12 Dec", or just /pause.'
 )
-RESUMED_ALL = "Welcome back. Nudges are on again."
-NOT_PAUSED = "Nothing is paused right now."
-QUIET_NOW = (
+RESUMED_ALL = _("Welcome back. Nudges are on again.")
+NOT_PAUSED = _("Nothing is paused right now.")
+QUIET_NOW = _(
     "Quiet hours: {start}–{end}. Nothing is sent inside them; a nudge due then is {mode}.\n"
     "To change them, send e.g. /quiet 22:00-07:00."
 )
-QUIET_MODE_DEFER = "moved to their end"
-QUIET_MODE_SKIP = "skipped"
-QUIET_MOVE = "Move nudges to the end"
-QUIET_SKIP = "Skip those nudges"
-QUIET_UNKNOWN = "I couldn't read those hours. Try /quiet 22:00-07:00."
-QUIET_SAVED = "Quiet hours are now {start}–{end}."
-CHECKIN_NOW = (
+QUIET_MODE_DEFER = _("moved to their end")
+QUIET_MODE_SKIP = _("skipped")
+QUIET_MOVE = _("Move nudges to the end")
+QUIET_SKIP = _("Skip those nudges")
+QUIET_UNKNOWN = _("I couldn't read those hours. Try /quiet 22:00-07:00.")
+QUIET_SAVED = _("Quiet hours are now {start}–{end}.")
+CHECKIN_NOW = _(
     "I check in at {time} on days with a nudge and no answer yet. "
     "To change it, send e.g. /checkin 20:30."
 )
-CHECKIN_SAVED = "Check-ins now come around {time}."
+CHECKIN_SAVED = _("Check-ins now come around {time}.")
 
 # ---------------------------------------------------------------- voice notes
-VOICE_GOT_IT = "Got it, writing it down…"
-VOICE_HEARD = (
+VOICE_GOT_IT = _("Got it, writing it down…")
+VOICE_HEARD = _(
     "Here's what I heard:\n\n{transcript}\n\n"
     "If I got something wrong, reply to this message with the right words."
 )
-VOICE_USE = "Use this as my answer"
-VOICE_NO_WORDS = "I couldn't hear any words in that one; want to try again or type it?"
-VOICE_UNREADABLE = "I couldn't open that recording. Could you send it again, or type it instead?"
-VOICE_TOO_LONG = (
-    "That note is longer than I can take (up to {minutes} minutes). "
-    "Could you send a shorter one, or type it?"
+VOICE_USE = _("Use this as my answer")
+VOICE_NO_WORDS = _("I couldn't hear any words in that one; want to try again or type it?")
+VOICE_UNREADABLE = _(
+    "I couldn't open that recording. Could you send it again, or type it instead?"
 )
-VOICE_TOO_BIG = (
+VOICE_TOO_LONG = N_(
+    "That note is longer than I can take (up to {minutes} minute). "
+    "Could you send a shorter one, or type it?",
+    "That note is longer than I can take (up to {minutes} minutes). "
+    "Could you send a shorter one, or type it?",
+    "minutes",
+)
+VOICE_TOO_BIG = _(
     "That file is too big for me to fetch (Telegram lets bots download up to 20 MB). "
     "Could you send a shorter note, or type it?"
 )
-VOICE_LONGER_THAN_IT_SAYS = (
+VOICE_LONGER_THAN_IT_SAYS = N_(
     "That recording runs longer than it says it does, so I've set it aside. "
-    "I can take notes of up to {minutes} minutes: could you record it again, or type it?"
+    "I can take notes of up to {minutes} minute: could you record it again, or type it?",
+    "That recording runs longer than it says it does, so I've set it aside. "
+    "I can take notes of up to {minutes} minutes: could you record it again, or type it?",
+    "minutes",
 )
 VOICE_PROBLEMS = {
     "unreadable": VOICE_UNREADABLE,
@@ -281,39 +297,47 @@ VOICE_PROBLEMS = {
     "too_big": VOICE_TOO_BIG,
     "longer_than_claimed": VOICE_LONGER_THAN_IT_SAYS,
 }
-VOICE_NOT_AUDIO = "I can only listen to voice notes and audio files."
-CORRECTION_SAVED = "Thanks, I've kept your words. What I first heard is kept too, just in case."
-VOICE_ANSWER_STALE = "We've moved on from that question. Here's where we are:"
+VOICE_NOT_AUDIO = _("I can only listen to voice notes and audio files.")
+CORRECTION_SAVED = _("Thanks, I've kept your words. What I first heard is kept too, just in case.")
+VOICE_ANSWER_STALE = _("We've moved on from that question. Here's where we are:")
 
 # ---------------------------------------------------------------- thought records
-WRITE_THOUGHT_RECORD = "Write it down as a thought record"
-THOUGHT_BUTTON = "Thought record"
-THOUGHT_START = (
+WRITE_THOUGHT_RECORD = _("Write it down as a thought record")
+THOUGHT_BUTTON = _("Thought record")
+THOUGHT_START = _(
     "Let's write down a thought record, one step at a time. You can type or send a voice note."
 )
-ASK_SITUATION = "What was happening? Where were you, what was going on?"
-ASK_THOUGHT = "What went through your mind?"
-ASK_BELIEF = "How much do you believe that thought, from 0 to 100?"
-ASK_FEELING = "What did you feel? (For example: anxious, sad, angry, ashamed.)"
-ASK_INTENSITY = "How strong was that feeling, from 0 to 100?"
-ASK_TRAP = "Does the thought fit any of these thinking traps?\n\n{traps}"
+ASK_SITUATION = _("What was happening? Where were you, what was going on?")
+ASK_THOUGHT = _("What went through your mind?")
+ASK_BELIEF = _("How much do you believe that thought, from 0 to 100?")
+ASK_FEELING = _("What did you feel? (For example: anxious, sad, angry, ashamed.)")
+ASK_INTENSITY = _("How strong was that feeling, from 0 to 100?")
+ASK_TRAP = _("Does the thought fit any of these thinking traps?\n\n{traps}")
 TRAPS = {
-    "mind_reading": ("Mind reading", "assuming you know what others think"),
-    "catastrophising": ("Catastrophising", "expecting the worst possible outcome"),
-    "all_or_nothing": ("All-or-nothing", "seeing things as total success or total disaster"),
-    "fortune_telling": ("Fortune telling", "predicting how things will turn out"),
-    "should_statements": ("Should statements", "rigid rules about how things must be"),
-    "labelling": ("Labelling", 'a single word for a whole person, like "idiot"'),
-    "discounting": ("Discounting the positive", 'good things "don\'t count"'),
-    "emotional_reasoning": ("Emotional reasoning", '"I feel it, so it must be true"'),
-    "not_sure": ("Not sure", "that's fine too"),
+    "mind_reading": (_("Mind reading"), _("assuming you know what others think")),
+    "catastrophising": (_("Catastrophising"), _("expecting the worst possible outcome")),
+    "all_or_nothing": (_("All-or-nothing"), _("seeing things as total success or total disaster")),
+    "fortune_telling": (_("Fortune telling"), _("predicting how things will turn out")),
+    "should_statements": (_("Should statements"), _("rigid rules about how things must be")),
+    "labelling": (_("Labelling"), _('a single word for a whole person, like "idiot"')),
+    "discounting": (_("Discounting the positive"), _('good things "don\'t count"')),
+    "emotional_reasoning": (_("Emotional reasoning"), _('"I feel it, so it must be true"')),
+    "not_sure": (_("Not sure"), _("that's fine too")),
 }
-ASK_BALANCED = "What might be a more balanced way to see it? What would you tell a friend?"
-ASK_BELIEF_AFTER = (
+ASK_BALANCED = _("What might be a more balanced way to see it? What would you tell a friend?")
+ASK_BELIEF_AFTER = _(
     "Looking at the original thought again: how much do you believe it now, 0 to 100?"
 )
-ASK_INTENSITY_AFTER = "And how strong is the feeling now, 0 to 100?"
-THOUGHT_SAVED = "Saved. Well done for taking the time.\n\n{card}"
+ASK_INTENSITY_AFTER = _("And how strong is the feeling now, 0 to 100?")
+THOUGHT_SAVED = _("Saved. Well done for taking the time.\n\n{card}")
+THOUGHT_CARD = _(
+    "Situation: {situation}\n"
+    "Thought: {thought} ({belief_before}%)\n"
+    "Feeling: {feeling} ({intensity_before}/100)\n"
+    "Thinking trap: {trap}\n"
+    "More balanced: {balanced}\n"
+    "Now: belief {belief_after}%, feeling {intensity_after}/100"
+)
 
 
 def thought_card(
@@ -329,34 +353,37 @@ def thought_card(
     intensity_after: int,
 ) -> str:
     """The whole thought record as one card."""
-    return (
-        f"Situation: {situation}\n"
-        f"Thought: {thought} ({belief_before}%)\n"
-        f"Feeling: {feeling} ({intensity_before}/100)\n"
-        f"Thinking trap: {TRAPS[trap][0]}\n"
-        f"More balanced: {balanced}\n"
-        f"Now: belief {belief_after}%, feeling {intensity_after}/100"
+    return THOUGHT_CARD.format(
+        situation=situation,
+        thought=thought,
+        belief_before=belief_before,
+        feeling=feeling,
+        intensity_before=intensity_before,
+        trap=TRAPS[trap][0],
+        balanced=balanced,
+        belief_after=belief_after,
+        intensity_after=intensity_after,
     )
 
 
 # ---------------------------------------------------------------- clinicians and sharing
-CLINICIAN_CLOSED = "Clinician registration isn't open on this bot."
-CLINICIAN_WRONG_CODE = "That code doesn't match. Please check it with whoever runs this bot."
-CLINICIAN_TOO_MANY = "Too many wrong codes. Please ask whoever runs this bot for help."
-CLINICIAN_WELCOME = (
+CLINICIAN_CLOSED = _("Clinician registration isn't open on this bot.")
+CLINICIAN_WRONG_CODE = _("That code doesn't match. Please check it with whoever runs this bot.")
+CLINICIAN_TOO_MANY = _("Too many wrong codes. Please ask whoever runs this bot for help.")
+CLINICIAN_WELCOME = _(
     "You're registered as a clinician. /invite gives a one-time code for a client; "
     "/summary shows the clients who share with you."
 )
-CLINICIAN_ONLY = "That's for clinicians. /help shows what I can do."
-INVITE_CODE = (
+CLINICIAN_ONLY = _("That's for clinicians. /help shows what I can do.")
+INVITE_CODE = _(
     "Give this code to your client: {code}\nThey send /link {code}. It works once, until {until}."
 )
-LINK_USAGE = "Send /link followed by the code your clinician gave you."
-LINK_UNKNOWN = "That code doesn't work: it may be mistyped, used already, or expired."
-CODE_TOO_MANY = (
+LINK_USAGE = _("Send /link followed by the code your clinician gave you.")
+LINK_UNKNOWN = _("That code doesn't work: it may be mistyped, used already, or expired.")
+CODE_TOO_MANY = _(
     "That's several codes that didn't work, so let's pause here. Please try again in an hour."
 )
-LINK_PREVIEW = (
+LINK_PREVIEW = _(
     "{name} would see, from today on:\n"
     "• your practices and when they happen\n"
     "• how each went (did it / partly / not today) and what got in the way\n"
@@ -365,122 +392,122 @@ LINK_PREVIEW = (
     "• any message where you mentioned crisis words, so they can check in with you\n\n"
     "You can stop sharing any time with /sharing. Share with {name}?"
 )
-LINK_YES = "Yes, share"
-LINK_NO = "Not now"
-LINKED = "Done. {name} can now see your summary. /sharing shows who can see it."
-LINK_DECLINED = "Okay, nothing is shared."
-ALREADY_SHARING = "You already share with {name}: nothing changes. /sharing shows it."
-SHARING_NONE = "You're not sharing with anyone."
-SHARING_WITH = "You share with {name} since {since}."
-SHARING_LOOKS = "Last looked: {when}."
-SHARING_NEVER_LOOKED = "They haven't looked yet."
-SHARING_STOP = "Stop sharing"
-SHARING_STOPPED = "Stopped. {name} sees nothing new from now on."
-SUGGEST_USAGE = "Send /suggest, the client's number or name, then the practice in a few words."
-SUGGESTION = (
+LINK_YES = _("Yes, share")
+LINK_NO = _("Not now")
+LINKED = _("Done. {name} can now see your summary. /sharing shows who can see it.")
+LINK_DECLINED = _("Okay, nothing is shared.")
+ALREADY_SHARING = _("You already share with {name}: nothing changes. /sharing shows it.")
+SHARING_NONE = _("You're not sharing with anyone.")
+SHARING_WITH = _("You share with {name} since {since}.")
+SHARING_LOOKS = _("Last looked: {when}.")
+SHARING_NEVER_LOOKED = _("They haven't looked yet.")
+SHARING_STOP = _("Stop sharing")
+SHARING_STOPPED = _("Stopped. {name} sees nothing new from now on.")
+SUGGEST_USAGE = _("Send /suggest, the client's number or name, then the practice in a few words.")
+SUGGESTION = _(
     '{name}, your clinician, suggests a practice: "{text}"\n'
     "Want to shape it into your own, with a size and a moment that suit you?"
 )
-SUGGESTION_YES = "Shape it with me"
-SUGGESTION_NO = "Not now"
-SUGGESTION_UNDELIVERED = (
+SUGGESTION_YES = _("Shape it with me")
+SUGGESTION_NO = _("Not now")
+SUGGESTION_UNDELIVERED = _(
     "I couldn't pass that on: {name} has stopped me for now, so nothing was suggested."
 )
-SUGGESTION_SENT = "Sent to {name}. They'll shape it with me, or let it be for now."
-SUGGESTION_DECLINED = "Okay, let's leave it for now. You can mention it in your next session."
-SUGGESTION_DECLINED_NOTE = '{name} chose not to take up "{text}" for now.'
-SUPPORTER_CHOOSE = (
+SUGGESTION_SENT = _("Sent to {name}. They'll shape it with me, or let it be for now.")
+SUGGESTION_DECLINED = _("Okay, let's leave it for now. You can mention it in your next session.")
+SUGGESTION_DECLINED_NOTE = _('{name} chose not to take up "{text}" for now.')
+SUPPORTER_CHOOSE = _(
     'A supporter (a parent, a friend) can cheer you on. They never see "not today" '
     "answers or thought records. What should they get?"
 )
-SUPPORTER_TRIED_ONLY = 'Only "tried today" notes'
-SUPPORTER_WEEKLY = "Those, and the week's count"
-SUPPORTER_CODE = (
+SUPPORTER_TRIED_ONLY = _('Only "tried today" notes')
+SUPPORTER_WEEKLY = _("Those, and the week's count")
+SUPPORTER_CODE = _(
     "Give them this code: {code}\nThey send /support {code} to me. It works once, until {until}."
 )
-SUPPORTERS_NOW = "Your supporters:"
-SUPPORTER_REMOVE = "Remove {name}"
-SUPPORTER_REMOVED = "Removed. {name} gets nothing more from me."
-SUPPORT_USAGE = "Send /support followed by the code your friend gave you."
-SUPPORT_LINKED = (
+SUPPORTERS_NOW = _("Your supporters:")
+SUPPORTER_REMOVE = _("Remove {name}")
+SUPPORTER_REMOVED = _("Removed. {name} gets nothing more from me.")
+SUPPORT_USAGE = _("Send /support followed by the code your friend gave you.")
+SUPPORT_LINKED = _(
     "Thank you for supporting {name}. I'll let you know when they've tried their practice, "
     "and you can send a short kind word back."
 )
-SUPPORTER_JOINED = (
+SUPPORTER_JOINED = _(
     "{name} used your code and is now your supporter: they'll hear when you've tried your "
     "practice. If that isn't who you meant, remove them here."
 )
-SUPPORT_TRIED = "{name} tried their practice today."
-SUPPORT_WEEK = " Tries this week: {count}."
-SUPPORT_REPLY = "Send a kind word"
-SUPPORT_ASK_REPLY = "What would you like to say to {name}? A line or two."
-SUPPORT_SENT = "Passed on. Thank you."
-SUPPORT_MESSAGE = "{name} says: {text}"
-SUMMARY_NO_CLIENTS = "No clients share with you yet. /invite gives a code to hand to one."
-SUMMARY_HEADER = "Your clients, most in need of attention first (last 7 days):"
-SUMMARY_LINE = "{number}. {name}: tried {tries}, not today {not_today}; {last}{talk}"
-SUMMARY_LAST_REPORT = "last report {days} days ago"
-SUMMARY_NO_REPORT = "no reports yet"
-SUMMARY_REPORTED_TODAY = "reported today"
-SUMMARY_TALK_FLAG = " ⚑ talk it over"
-SUMMARY_UNKNOWN_CLIENT = (
+SUPPORT_TRIED = _("{name} tried their practice today.")
+SUPPORT_WEEK = _(" Tries this week: {count}.")
+SUPPORT_REPLY = _("Send a kind word")
+SUPPORT_ASK_REPLY = _("What would you like to say to {name}? A line or two.")
+SUPPORT_SENT = _("Passed on. Thank you.")
+SUPPORT_MESSAGE = _("{name} says: {text}")
+SUMMARY_NO_CLIENTS = _("No clients share with you yet. /invite gives a code to hand to one.")
+SUMMARY_HEADER = _("Your clients, most in need of attention first (last 7 days):")
+SUMMARY_LINE = _("{number}. {name}: tried {tries}, not today {not_today}; {last}{talk}")
+SUMMARY_LAST_REPORT = N_("last report {days} day ago", "last report {days} days ago", "days")
+SUMMARY_NO_REPORT = _("no reports yet")
+SUMMARY_REPORTED_TODAY = _("reported today")
+SUMMARY_TALK_FLAG = _(" ⚑ talk it over")
+SUMMARY_UNKNOWN_CLIENT = _(
     "I can't find that client among those who share with you. /summary lists them."
 )
-SUMMARY_TITLE = "{name}, {since} to {until}"
-SUMMARY_COUNTS = (
+SUMMARY_TITLE = _("{name}, {since} to {until}")
+SUMMARY_COUNTS = _(
     "Tried {did}, partly {partly}, not today {not_today} of {planned} nudges ({trend})"
 )
-TREND_UP = "more than the period before"
-TREND_DOWN = "fewer than the period before"
-TREND_SAME = "same as the period before"
-SUMMARY_OBSTACLES = "What got in the way: {items}"
-SUMMARY_CHANGE = "Changed: {change}"
-CHANGE_AFTER = "{before} → {after}, after {times} × {reason}"
-CHANGE_BY = "{before} → {after} ({reason})"
+TREND_UP = _("more than the period before")
+TREND_DOWN = _("fewer than the period before")
+TREND_SAME = _("same as the period before")
+SUMMARY_OBSTACLES = _("What got in the way: {items}")
+SUMMARY_CHANGE = _("Changed: {change}")
+CHANGE_AFTER = _("{before} → {after}, after {times} × {reason}")
+CHANGE_BY = _("{before} → {after} ({reason})")
 CHANGE_REASONS = {
-    "edit": "changed by the client",
-    "client": "by the client",
-    "step_up": "a step up",
+    "edit": _("changed by the client"),
+    "client": _("by the client"),
+    "step_up": _("a step up"),
 }
-SUMMARY_REFLECTION = "Reflection: {text}"
-SUMMARY_THOUGHTS_TITLE = "Thought records:"
-SUMMARY_VOICE_TITLE = "Voice notes:"
-SUMMARY_NOTHING = "Nothing reported in this period."
-CHART_TRIED = "tried"
-CHART_PARTLY = "partly"
-CHART_NOT_TODAY = "not today"
-CHART_NO_ANSWER = "no answer"
-CHART_CAPTION = "{name}: each practice, day by day"
-EXPORT_CAPTION = "{name}: practices day by day (CSV)"
+SUMMARY_REFLECTION = _("Reflection: {text}")
+SUMMARY_THOUGHTS_TITLE = _("Thought records:")
+SUMMARY_VOICE_TITLE = _("Voice notes:")
+SUMMARY_NOTHING = _("Nothing reported in this period.")
+CHART_TRIED = _("tried")
+CHART_PARTLY = _("partly")
+CHART_NOT_TODAY = _("not today")
+CHART_NO_ANSWER = _("no answer")
+CHART_CAPTION = _("{name}: each practice, day by day")
+EXPORT_CAPTION = _("{name}: practices day by day (CSV)")
 
 # ---------------------------------------------------------------- your data: /mydata, /forget
-MYDATA_NOTHING = "I don't have anything stored about you. /start whenever you'd like to begin."
-MYDATA_CAPTION = (
+MYDATA_NOTHING = _("I don't have anything stored about you. /start whenever you'd like to begin.")
+MYDATA_CAPTION = _(
     "Everything I have stored about you, as a JSON file. /forget erases it all, if you wish."
 )
-MYDATA_THOUGHTS_CAPTION = "Your thought records, to read."
-MYDATA_THOUGHTS_TITLE = "Your thought records from Between ({count})"
-MYDATA_THOUGHT_HEADER = "{number}. {when}"
-FORGET_ASK = (
+MYDATA_THOUGHTS_CAPTION = _("Your thought records, to read.")
+MYDATA_THOUGHTS_TITLE = _("Your thought records from Between ({count})")
+MYDATA_THOUGHT_HEADER = _("{number}. {when}")
+FORGET_ASK = _(
     "This erases everything I have stored about you: your practices and how they went, "
     "thought records, voice notes and transcripts, your settings, and any sharing with a "
     "clinician or supporter. It cannot be undone.\n\n"
     "/mydata gives you a copy first, if you'd like one. Erase everything?"
 )
-FORGET_YES = "Yes, erase everything"
-FORGET_NO = "No, keep it"
-FORGET_KEPT = "Okay, nothing was erased."
-FORGET_DONE = (
+FORGET_YES = _("Yes, erase everything")
+FORGET_NO = _("No, keep it")
+FORGET_KEPT = _("Okay, nothing was erased.")
+FORGET_DONE = _(
     "Done. I've erased everything I had stored about you. "
     "If you write to me again, I'll start fresh."
 )
-FORGET_ALREADY = "That's already done: I have nothing stored about you."
-FORGET_TELEGRAM = (
+FORGET_ALREADY = _("That's already done: I have nothing stored about you.")
+FORGET_TELEGRAM = _(
     "Telegram keeps this chat on its side, and I can't delete it there. To delete it from "
     "your Telegram, press and hold this chat in your chat list (on iPhone, swipe left on it) "
     'and choose "Delete". You can also stop me from my profile: tap my name at the top.'
 )
-FORGET_STALE = (
+FORGET_STALE = _(
     "That button is from an earlier message, so nothing was erased. "
     "Send /forget if you'd like to erase everything."
 )
@@ -520,19 +547,19 @@ CRISIS_PHRASES = (
     "cutting myself",
     "overdose",
 )
-CRISIS_REPLY = (
+CRISIS_REPLY = _(
     "Thank you for telling me. I'm a practice companion, not a crisis service, and I want "
     "you to have real help now.\n\n{crisis}\n\n"
     "If you can, let your clinician or someone you trust know how you're feeling."
 )
-SOS = "{crisis}\n\nI'm a practice companion, not a crisis service or medical advice."
-SUMMARY_CRISIS_TITLE = "⚠ Crisis words (the crisis resources were sent at once):"
-SUMMARY_CRISIS_ITEM = "{day} ({source}): “{words}”"
-SUMMARY_CRISIS_FLAG = " ⚠ crisis words"
-CRISIS_SOURCES = {"message": "message", "voice": "voice note"}
+SOS = _("{crisis}\n\nI'm a practice companion, not a crisis service or medical advice.")
+SUMMARY_CRISIS_TITLE = _("⚠ Crisis words (the crisis resources were sent at once):")
+SUMMARY_CRISIS_ITEM = _("{day} ({source}): “{words}”")
+SUMMARY_CRISIS_FLAG = _(" ⚠ crisis words")
+CRISIS_SOURCES = {"message": _("message"), "voice": _("voice note")}
 
 # ---------------------------------------------------------------- general
-HELP = (
+HELP = _(
     "What I can do:\n"
     "/new – set up a small practice\n"
     "/done – tell me how a practice went\n"
@@ -550,63 +577,73 @@ HELP = (
 )
 # The line each command has in Telegram's menu (handlers/router.py: COMMANDS, in its order).
 COMMAND_MENU = {
-    "new": "set up a small practice",
-    "done": "tell me how a practice went",
-    "practices": "see, change, pause or remove practices",
-    "timezone": "change your timezone",
-    "language": "the language of your voice notes",
-    "thought": "write a thought record, by text or voice",
-    "sharing": "see or stop sharing with your clinician",
-    "supporter": "invite or remove someone who cheers you on",
-    "pause": "pause all nudges, optionally until a date",
-    "resume": "turn nudges back on",
-    "quiet": "see or change quiet hours",
-    "checkin": "see or change the evening check-in time",
-    "cancel": "stop what we're doing",
-    "mydata": "a copy of everything I keep about you",
-    "forget": "erase everything I keep about you",
-    "help": "what I can do, and crisis resources",
-    "sos": "crisis resources, now",
+    "new": _("set up a small practice"),
+    "done": _("tell me how a practice went"),
+    "practices": _("see, change, pause or remove practices"),
+    "timezone": _("change your timezone"),
+    "language": _("the language of your voice notes"),
+    "thought": _("write a thought record, by text or voice"),
+    "sharing": _("see or stop sharing with your clinician"),
+    "supporter": _("invite or remove someone who cheers you on"),
+    "pause": _("pause all nudges, optionally until a date"),
+    "resume": _("turn nudges back on"),
+    "quiet": _("see or change quiet hours"),
+    "checkin": _("see or change the evening check-in time"),
+    "cancel": _("stop what we're doing"),
+    "mydata": _("a copy of everything I keep about you"),
+    "forget": _("erase everything I keep about you"),
+    "help": _("what I can do, and crisis resources"),
+    "sos": _("crisis resources, now"),
 }
-CANCELLED = "Okay, we've stopped there. Nothing was changed."
-NOTHING_TO_CANCEL = "There's nothing to stop right now. /help shows what I can do."
-FALLBACK = (
+CANCELLED = _("Okay, we've stopped there. Nothing was changed.")
+NOTHING_TO_CANCEL = _("There's nothing to stop right now. /help shows what I can do.")
+FALLBACK = _(
     "I'm here. To tell me how a practice went, send /done; to set one up, /new. "
     "/help lists everything."
 )
-NEED_TEXT = "I can only read typed words here for now. Could you type your answer?"
-EDIT_NOT_SEEN = (
+NEED_TEXT = _("I can only read typed words here for now. Could you type your answer?")
+EDIT_NOT_SEEN = _(
     "I only read new messages, so I didn't see that edit. "
     "If you meant to change your answer, could you send it again?"
 )
-PRIVATE_ONLY = (
+PRIVATE_ONLY = _(
     "I only work in a private chat, so what people share with me stays private. "
     "Tap my name and send me /start there."
 )
-TOO_LONG = (
+TOO_LONG = _(
     "That's a bit long for this answer (up to {limit} characters). "
     "Could you say it in a sentence or two?"
 )
-EMPTY_ANSWER = "I didn't catch any words there. Could you type your answer?"
-NUMBER_NEEDED = "A number from {low} to {high} is all I need here."
-STALE_BUTTON = "That button is from an earlier message. Here's where we are:"
-STALE_BUTTON_SHORT = "That button is from an earlier message."
-UNKNOWN_BUTTON = "I don't recognise that button. /help shows what I can do."
-UNKNOWN_COMMAND = "I don't know that command. /help lists the ones I have."
-RESUMING = "We were in the middle of something. Here's where we are:"
-SOMETHING_WENT_WRONG = (
+EMPTY_ANSWER = _("I didn't catch any words there. Could you type your answer?")
+NUMBER_NEEDED = _("A number from {low} to {high} is all I need here.")
+STALE_BUTTON = _("That button is from an earlier message. Here's where we are:")
+STALE_BUTTON_SHORT = _("That button is from an earlier message.")
+UNKNOWN_BUTTON = _("I don't recognise that button. /help shows what I can do.")
+UNKNOWN_COMMAND = _("I don't know that command. /help lists the ones I have.")
+RESUMING = _("We were in the middle of something. Here's where we are:")
+SOMETHING_WENT_WRONG = _(
     "Something went wrong on my side. Nothing you told me before this was lost. "
     "Could you try that again in a moment?"
 )
 # The database or Telegram is briefly away: what they sent is kept and will be answered.
-TRY_AGAIN_SOON = (
+TRY_AGAIN_SOON = _(
     "Something went wrong on my side, sorry. I've kept what you sent and I'll try again "
     "in a moment. There's nothing you need to do."
 )
 # A report button pressed a second time on the same message (a double tap).
-ALREADY_NOTED = "Already noted, thank you."
+ALREADY_NOTED = _("Already noted, thank you.")
 
 # ---------------------------------------------------------------- formatting
+# Pieces bot.texts.formatting puts together (days and times in the client's language).
+DAYS_WEEKENDS = _("Weekends")
+WHEN_EVERY_DAY = _("every day around {time}")
+WHEN_WEEKDAYS = _("weekdays around {time}")
+WHEN_WEEKENDS = _("weekends around {time}")
+WHEN_ON_DAYS = _("on {days} around {time}")
+CARD_LINE = _("{days} around {time}, {anchor}: {step}")
+CARD_PLAN = _("Plan: {if_then}")
+CARD_REWARD = _("Reward: {reward}")
+NUDGE = _("{anchor}: {step}")
 
 
 def clock(value: time | datetime) -> str:
@@ -616,20 +653,24 @@ def clock(value: time | datetime) -> str:
 def describe_days(days: str) -> str:
     names = days.split(",")
     if len(names) == 7:
-        return "Every day"
+        return DAYS_EVERY
     if names == ["mon", "tue", "wed", "thu", "fri"]:
-        return "Weekdays"
+        return DAYS_WEEKDAYS
     if names == ["sat", "sun"]:
-        return "Weekends"
+        return DAYS_WEEKENDS
     return ", ".join(DAY_NAMES[name] for name in names)
 
 
 def describe_when(days: str, cue_time: time) -> str:
     """Return e.g. "weekdays around 07:30"."""
-    described = describe_days(days)
-    if described not in ("Every day", "Weekdays", "Weekends"):
-        described = f"on {described}"
-    return f"{described[0].lower()}{described[1:]} around {clock(cue_time)}"
+    names = days.split(",")
+    if len(names) == 7:
+        return WHEN_EVERY_DAY.format(time=clock(cue_time))
+    if names == ["mon", "tue", "wed", "thu", "fri"]:
+        return WHEN_WEEKDAYS.format(time=clock(cue_time))
+    if names == ["sat", "sun"]:
+        return WHEN_WEEKENDS.format(time=clock(cue_time))
+    return WHEN_ON_DAYS.format(days=describe_days(days), time=clock(cue_time))
 
 
 def practice_card(
@@ -642,16 +683,18 @@ def practice_card(
     reward: str | None,
 ) -> str:
     """One line in the client's words, then the optional plan and reward."""
-    described = describe_days(days)
-    lines = [f"{described} around {clock(cue_time)}, {anchor}: {step}"]
+    line = CARD_LINE.format(
+        days=describe_days(days), time=clock(cue_time), anchor=anchor, step=step
+    )
+    lines = [line]
     if if_then:
-        lines.append(f"Plan: {if_then}")
+        lines.append(CARD_PLAN.format(if_then=if_then))
     if reward:
-        lines.append(f"Reward: {reward}")
+        lines.append(CARD_REWARD.format(reward=reward))
     return "\n".join(lines)
 
 
 def nudge(anchor: str, step: str, if_then: str | None) -> str:
     """The nudge in the client's words: "While my coffee brews: one clear sentence out loud"."""
-    text = f"{anchor[:1].upper()}{anchor[1:]}: {step}"
+    text = NUDGE.format(anchor=f"{anchor[:1].upper()}{anchor[1:]}", step=step)
     return f"{text}\n{YOUR_PLAN.format(if_then=if_then)}" if if_then else text
