@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.claims import Claimant, free_for
 from storage.db import insert_ignoring_duplicates
 from storage.models import InboxStatus, InboxUpdate, utcnow
 
@@ -70,6 +71,56 @@ async def pressed_before(session: AsyncSession, fingerprint: str, update_id: int
             )
         )
     )
+
+
+async def take_pending(session: AsyncSession, claimant: Claimant) -> list[int]:
+    """Claim pending updates no other instance holds, oldest first: what a stop or crash left,
+    or another instance that stopped answering; this instance's own claims are renewed."""
+    now = utcnow()
+    free = (
+        select(InboxUpdate.update_id)
+        .where(InboxUpdate.status == InboxStatus.PENDING, free_for(InboxUpdate, claimant, now))
+        .with_for_update(skip_locked=True)
+    )
+    ids = await session.scalars(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(free.scalar_subquery()))
+        .values(**claimant.values(now))
+        .returning(InboxUpdate.update_id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(ids.all())
+
+
+async def take_for_handling(session: AsyncSession, update_id: int, claimant: Claimant) -> bool:
+    """Claim one update for this transaction: False if it is handled, or held by another
+    instance (handling it now, or within its claim); True if it is not in the inbox.
+
+    The row stays locked until the transaction that marks it handled commits, so an update
+    stored twice, or queued at two instances, runs once."""
+    now = utcnow()
+    free = (
+        select(InboxUpdate.update_id)
+        .where(
+            InboxUpdate.update_id == update_id,
+            InboxUpdate.status == InboxStatus.PENDING,
+            free_for(InboxUpdate, claimant, now),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    taken = await session.scalar(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(free.scalar_subquery()))
+        .values(**claimant.values(now))
+        .returning(InboxUpdate.update_id)
+        .execution_options(synchronize_session=False)
+    )
+    if taken is not None:
+        return True
+    stored = await session.scalar(
+        select(InboxUpdate.update_id).where(InboxUpdate.update_id == update_id)
+    )
+    return stored is None
 
 
 async def still_pending(session: AsyncSession, update_id: int) -> bool:

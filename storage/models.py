@@ -211,6 +211,9 @@ class Delivery(Base):
     note: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The instance sending it, until when (README, "Several instances"): sent once by one.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
 
 
 class TranscriptionJob(Base):
@@ -416,3 +419,6 @@ class InboxUpdate(Base):
     status: Mapped[InboxStatus] = mapped_column(_enum(InboxStatus), default=InboxStatus.PENDING)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
+    # The instance that stored or took it over, until when: another takes it only after that.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
