@@ -327,8 +327,10 @@ class BotApiMethods(BotApiState):
             if remaining <= 0:
                 break
             self._cond.wait(remaining)
+        served_at = time.monotonic()
         for update in batch:
             self._served[update["update_id"]] = self._served.get(update["update_id"], 0) + 1
+            self._served_at.setdefault(update["update_id"], served_at)
         return copy.deepcopy(batch)
 
     def _wanted(self, update: dict[str, Any]) -> bool:

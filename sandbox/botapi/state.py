@@ -139,6 +139,8 @@ class BotApiState:
         self._next_message_id: dict[int, int] = {}
         self._sent: dict[int, list[dict[str, Any]]] = {}  # the bot's messages, by chat
         self._send_times: dict[int, list[float]] = {}
+        # update_id -> time.monotonic() when getUpdates first returned it (for latency benches).
+        self._served_at: dict[int, float] = {}
         self._files: dict[str, StoredFile] = {}
         self._file_counter = itertools.count(1)
         self._callback_counter = itertools.count(4_000_000_000_000_001)
@@ -193,6 +195,15 @@ class BotApiState:
         return self.push_update(
             {"message": self.make_message(user_id, first_name=first_name, **fields)}
         )
+
+    def add_chat(self, user_id: int, first_name: str = "Sam") -> None:
+        """Know a user and their private chat without an update, as for someone who wrote to
+        the bot long ago (so it may message them first: a nudge)."""
+        with self._cond:
+            self._users.setdefault(user_id, self._make_user(user_id, first_name))
+            self._chats.setdefault(
+                user_id, {"id": user_id, "type": "private", "first_name": first_name}
+            )
 
     def send_voice(
         self,
@@ -415,6 +426,16 @@ class BotApiState:
         """time.monotonic() of each successful send to the chat, for rate-limit tests."""
         with self._cond:
             return list(self._send_times.get(chat_id, []))
+
+    def all_send_times(self) -> dict[int, list[float]]:
+        """chat_id -> time.monotonic() of each successful send there (every chat at once)."""
+        with self._cond:
+            return {chat: list(times) for chat, times in self._send_times.items()}
+
+    def served_at(self, update_id: int) -> float | None:
+        """time.monotonic() when getUpdates first returned the update (None: not yet)."""
+        with self._cond:
+            return self._served_at.get(update_id)
 
     @property
     def served_count(self) -> dict[int, int]:
