@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from bot.rules.coaching import DayReport, needs_rethink
 from bot.rules.parsing import EVERY_DAY, WEEKDAYS
 from bot.rules.vocabulary import Obstacle, Outcome
-from bot.texts import en as t
+from bot.texts import t
 
 # Noticings before the bot offers to turn a noticing practice into a small action (001:
 # "Introduce Concepts, Delay Behavior Changes"), and again after each as many more.
@@ -141,9 +141,7 @@ def voice_version(step: str) -> str | None:
     return t.BY_VOICE_NOTE.format(step=step)
 
 
-def smaller_versions(
-    step: str, days: str, today: date, *, by_voice: bool
-) -> dict[str, Version]:
+def smaller_versions(step: str, days: str, today: date, *, by_voice: bool) -> dict[str, Version]:
     """The concrete smaller versions that fit this step, in the order offered."""
     versions: dict[str, Version] = {}
     shorter = halve(step)
@@ -176,7 +174,7 @@ def ready_to_act(reports: Sequence[DayReport]) -> bool:
 
 
 def not_useful_count(reports: Sequence[DayReport], today: date) -> int:
-    """"Didn't feel useful" answers in the recent window."""
+    """Count the "didn't feel useful" answers in the recent window."""
     since = today - NOT_USEFUL_WINDOW
     return sum(1 for r in reports if r.local_date > since and r.obstacle == Obstacle.NOT_USEFUL)
 
@@ -193,7 +191,7 @@ def offer_after(
     if obstacle == Obstacle.NOT_USEFUL:
         # Motivation or friction (000): their reasons first, then, only after a pattern, dropping.
         count = not_useful_count(history, today)
-        options = ("keep", "pause", "talk_over")
+        options: tuple[str, ...] = ("keep", "pause", "talk_over")
         if count >= NOT_USEFUL_DROP_FROM:
             options = ("keep", "talk_over", "pause", "drop")
         return Offer(options, ask_worth=count >= NOT_USEFUL_ASK_FROM)
@@ -203,12 +201,15 @@ def offer_after(
         versions = smaller_versions(step, days, today, by_voice=obstacle == Obstacle.TOO_BIG)
         tail = ("days",) if obstacle == Obstacle.NO_TIME else ()
         return Offer((*versions, Choice.FIRST_MOVE, Choice.OWN, *tail, "keep"), versions)
-    options = {
-        Obstacle.FORGOT: ("space", "anchor", "time", "keep"),
-        Obstacle.PRESSURE: ("lower_bar", "keep"),
-        Obstacle.OTHER: ("smaller", "anchor", "pause", "keep"),
-    }[obstacle]
-    return Offer(options)
+    return Offer(_OPTIONS[obstacle])
+
+
+# What the other answers lead to, in the order offered; "smaller" opens the smaller versions.
+_OPTIONS: dict[Obstacle, tuple[str, ...]] = {
+    Obstacle.FORGOT: ("space", "anchor", "time", "keep"),  # set up the space (000)
+    Obstacle.PRESSURE: ("lower_bar", "keep"),
+    Obstacle.OTHER: ("smaller", "anchor", "pause", "keep"),
+}
 
 
 def smaller_menu(step: str, days: str, today: date) -> Offer:
