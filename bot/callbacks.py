@@ -11,7 +11,7 @@ from enum import StrEnum
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.rules.vocabulary import Outcome
-from bot.texts import en as t
+from bot.texts import t
 
 SEPARATOR = ":"
 SIGNATURE_CHARS = 8

@@ -39,7 +39,7 @@ from bot.faults import backoff, is_database_outage, is_transient, retry_seconds
 from bot.logs import describe
 from bot.rules.crisis import crisis_phrases, crisis_resources, mentions_crisis
 from bot.safety import private_words
-from bot.texts import en as t
+from bot.texts import t
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxStatus, utcnow

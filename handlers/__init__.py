@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.ingest import ignore_double_taps
-from bot.texts import en as t
+from bot.texts import t
 from handlers import router, safety
 from handlers.router import COMMANDS
 

@@ -22,7 +22,7 @@ from bot.logs import describe
 from bot.messages import split_message
 from bot.rules import summary
 from bot.rules.thought import ThoughtStep
-from bot.texts import en as t
+from bot.texts import t
 from handlers import design
 from handlers.common import Turn, local_today
 from handlers.practices import card

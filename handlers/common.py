@@ -16,7 +16,7 @@ from bot.callbacks import Button, keyboard
 from bot.context import BetweenContext
 from bot.languages import language_code
 from bot.messages import split_message
-from bot.texts import en as t
+from bot.texts import t
 from scheduler.cues import local_now
 from storage import repo
 from storage.models import Conversation, User, utcnow

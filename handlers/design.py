@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.rules.coaching import is_confident_enough
 from bot.rules.parsing import parse_rating
-from bot.texts import en as t
+from bot.texts import t
 from handlers import fields
 from handlers.common import Turn, short_answer
 from storage import repo

@@ -13,7 +13,7 @@ from bot.rules.parsing import (
     parse_days,
     parse_time,
 )
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Button, Turn, short_answer
 
 OPTIONAL = {"if_then", "reward"}

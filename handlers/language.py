@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.callbacks import Kind
 from bot.languages import CHOICES, language_code, language_name
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Turn
 
 

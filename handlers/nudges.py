@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from bot.callbacks import Kind
 from bot.rules.parsing import parse_time, parse_until, pause_holds
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Turn, local_today
 from scheduler.cues import at_local, fit_quiet_hours, local_now
 from storage import deliveries

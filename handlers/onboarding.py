@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.callbacks import Button, Kind
 from bot.rules.parsing import resolve_timezone
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Turn, short_answer
 from handlers.safety import crisis_text
 from scheduler.cues import local_now

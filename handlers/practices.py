@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.callbacks import Kind
-from bot.texts import en as t
+from bot.texts import t
 from handlers import design, fields
 from handlers.common import Button, Turn
 from storage import repo

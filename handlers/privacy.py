@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from bot.callbacks import Kind
 from bot.context import current_unit
 from bot.rules import mydata
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Turn, local_today
 from storage import privacy
 from storage.models import User, utcnow

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.callbacks import Kind, report_rows
 from bot.rules import coaching
-from bot.texts import en as t
+from bot.texts import t
 from handlers import practices, supporters
 from handlers.common import Button, Turn, local_today, one_per_row, short_answer
 from storage import repo

@@ -17,7 +17,7 @@ from bot.context import BetweenContext, current_unit
 from bot.ingest import defer_if_transient
 from bot.logs import describe
 from bot.rules.crisis import command_name
-from bot.texts import en as t
+from bot.texts import t
 from handlers import (
     clinician,
     design,

@@ -11,7 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import BetweenContext
 from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
 from bot.safety import private_words
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Turn
 from storage.models import SafetyFlag, User
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from telegram.error import TelegramError
 
 from bot.callbacks import Kind
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Turn, local_today, short_answer
 from storage import codes, repo
 from storage import supporters as supporters_db

@@ -7,23 +7,24 @@ from typing import Any
 from bot.callbacks import Kind
 from bot.rules.parsing import parse_rating
 from bot.rules.thought import RATINGS, ThoughtStep
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Button, Turn, one_per_row, short_answer
 from storage import repo
 from storage.models import Conversation, ThoughtRecord
 
 FLOW = "thought"
 Step = ThoughtStep
-# Each step's question (the trap's is its picklist); RATINGS says which are 0–100 ratings.
+# Each step's question, by its name in bot/texts (looked up in the client's language when
+# asked); the trap's is its picklist; RATINGS says which are 0–100 ratings.
 QUESTIONS: dict[Step, str] = {
-    Step.SITUATION: t.ASK_SITUATION,
-    Step.THOUGHT: t.ASK_THOUGHT,
-    Step.BELIEF_BEFORE: t.ASK_BELIEF,
-    Step.FEELING: t.ASK_FEELING,
-    Step.INTENSITY_BEFORE: t.ASK_INTENSITY,
-    Step.BALANCED: t.ASK_BALANCED,
-    Step.BELIEF_AFTER: t.ASK_BELIEF_AFTER,
-    Step.INTENSITY_AFTER: t.ASK_INTENSITY_AFTER,
+    Step.SITUATION: "ASK_SITUATION",
+    Step.THOUGHT: "ASK_THOUGHT",
+    Step.BELIEF_BEFORE: "ASK_BELIEF",
+    Step.FEELING: "ASK_FEELING",
+    Step.INTENSITY_BEFORE: "ASK_INTENSITY",
+    Step.BALANCED: "ASK_BALANCED",
+    Step.BELIEF_AFTER: "ASK_BELIEF_AFTER",
+    Step.INTENSITY_AFTER: "ASK_INTENSITY_AFTER",
 }
 ORDER = list(Step)
 MAX_RECORD_ANSWER = 4000  # a thought record step may be a whole transcribed voice note
@@ -42,7 +43,8 @@ async def prompt(turn: Turn, conversation: Conversation) -> None:
         answers = [(label, (Kind.ANSWER, step, key)) for key, (label, _) in t.TRAPS.items()]
         await turn.say(t.ASK_TRAP.format(traps=traps), one_per_row(answers))
         return
-    await turn.say(QUESTIONS[step], _rating_rows(step) if step in RATINGS else None)
+    rows = _rating_rows(step) if step in RATINGS else None
+    await turn.say(getattr(t, QUESTIONS[step]), rows)
 
 
 async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:

@@ -13,7 +13,7 @@ from telegram.error import TelegramError
 
 from bot.context import current_unit
 from bot.faults import is_telegram_hiccup
-from bot.texts import en as t
+from bot.texts import t
 from handlers.common import Flow, Turn, short_answer
 from storage import repo, transcripts
 from storage.files import new_private_file

@@ -34,7 +34,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.callbacks import CallbackSigner, Kind, keyboard, report_rows
 from bot.faults import backoff, is_database_outage, retry_seconds
 from bot.logs import describe
-from bot.texts import en as t
+from bot.texts import t
 from scheduler.cues import checkin_at, fit_quiet_hours, local_now, next_fire
 from storage.db import Database, insert_ignoring_duplicates
 from storage.files import private_folder

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.cli import KEY_MISMATCH, MISSING_TOKEN, TOKEN_REFUSED
 from bot.config import WEAK_CLINICIAN_CODE
-from bot.texts import en as t
+from bot.texts import t
 from sandbox.botapi import BotApiStandIn
 from storage import codes
 from storage.crypto import encrypted_columns

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select
 
-from bot.texts import en as t
+from bot.texts import t
 from storage.models import Practice, Suggestion, User
 from tests.support.clinicians import DOCTOR, audit, become_clinician, link_client, report
 from tests.support.harness import CLINICIAN_CODE, Harness

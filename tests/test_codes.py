@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Table, select
 
 from bot.config import Settings
-from bot.texts import en as t
+from bot.texts import t
 from sandbox.botapi import BotApiStandIn
 from storage import codes
 from storage.db import migrate

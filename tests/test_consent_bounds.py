@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.rules import summary
-from bot.texts import en as t
+from bot.texts import t
 from storage.db import alembic_config, migrate
 from storage.models import (
     AuditEntry,

@@ -29,7 +29,7 @@ from telegram import Bot
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.ingest import prune_handled, store_updates
-from bot.texts import en as t
+from bot.texts import t
 from sandbox.botapi import BotApiStandIn
 from storage.db import migrate
 from storage.models import (

@@ -17,7 +17,7 @@ from bot.app import open_database
 from bot.config import Settings
 from bot.faults import is_database_outage
 from bot.ingest import store_updates
-from bot.texts import en as t
+from bot.texts import t
 from sandbox.botapi import BotApiStandIn
 from storage.crypto import TextCipher
 from storage.db import Database, migrate

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.texts import en as t
+from bot.texts import t
 from storage.models import User
 from tests.support.harness import Harness
 from tests.support.voice import send_voice, settled_jobs

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select, update
 
-from bot.texts import en as t
+from bot.texts import t
 from sandbox.botapi import BotApiStandIn
 from storage.models import (
     Conversation,

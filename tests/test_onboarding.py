@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.texts import en as t
+from bot.texts import t
 from storage.models import Conversation, User
 from tests.support.harness import Harness
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.texts import en as t
+from bot.texts import t
 from storage.models import (
     Adjustment,
     Conversation,

@@ -17,7 +17,7 @@ from sqlalchemy import Column, Table, select
 
 from bot.config import Settings
 from bot.rules import mydata
-from bot.texts import en as t
+from bot.texts import t
 from handlers.privacy import CONFIRM_WITHIN, decide
 from storage.models import AuditEntry, Base, Practice, ThoughtRecord, User
 from storage.privacy import FORMER_READER, owned_tables

@@ -43,7 +43,7 @@ from bot.rules.parsing import (
     parse_until,
     resolve_timezone,
 )
-from bot.texts import en as t
+from bot.texts import t
 from storage import codes, repo
 from storage.models import (
     Conversation,

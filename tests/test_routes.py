@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.callbacks import Kind
-from bot.texts import en as t
+from bot.texts import t
 from handlers import COMMAND_NAMES
 from handlers.router import BUTTON_ROUTES, COMMANDS, Command, Needs, Who, start
 from storage.models import AuditEntry

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.rules.crisis import crisis_phrases, mentions_crisis
-from bot.texts import en as t
+from bot.texts import t
 from storage.models import Conversation, Practice, SafetyFlag, Share, User
 from tests.support.clinicians import DOCTOR, become_clinician, link_client
 from tests.support.harness import Harness

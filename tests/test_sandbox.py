@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from bot.texts import en as t
+from bot.texts import t
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -12,7 +12,7 @@ from telegram import Bot
 
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
-from bot.texts import en as t
+from bot.texts import t
 from storage.models import JobStatus, ThoughtRecord, TranscriptionJob
 from tests.support.harness import Harness
 from tests.support.practices import saved_practice

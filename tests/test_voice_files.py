@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.texts import en as t
+from bot.texts import t
 from sandbox.botapi import BotApiStandIn
 from storage.db import migrate
 from tests.support.harness import Harness, bot_settings

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.config import Settings
-from bot.texts import en as t
+from bot.texts import t
 from storage.models import InboxStatus, JobStatus, TranscriptionJob
 from tests.support.harness import Harness
 from tests.support.voice import AUDIO, jobs, settled_jobs

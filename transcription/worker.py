@@ -32,7 +32,7 @@ from bot.faults import backoff, is_database_outage, is_telegram_hiccup
 from bot.logs import describe
 from bot.messages import split_message
 from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
-from bot.texts import en as t
+from bot.texts import t
 from storage.db import Database
 from storage.files import new_private_file
 from storage.models import JobStatus, SafetyFlag, TranscriptionJob, User, utcnow

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from bot.texts import en as t
+from bot.texts import t
 
 MAX_FLAGGED_WORDS = 2000  # what a clinician's flag keeps of a message or transcript
 

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.rules.thought import ThoughtStep
-from bot.texts import en as t
+from bot.texts import t
 
 THOUGHT_FIELDS = tuple(step.value for step in ThoughtStep)  # the flow's steps, in its order
 

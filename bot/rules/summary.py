@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from bot.texts import en as t
+from bot.texts import t
 
 
 @dataclass(frozen=True)

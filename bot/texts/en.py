@@ -7,8 +7,6 @@ question at a time.
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from bot.texts.marks import N_, _
 
 CONSENT_VERSION = "2026-11-21"
@@ -103,15 +101,6 @@ DAYS_NONE_PICKED = _("Pick at least one day, then Done.")
 DAYS_UNKNOWN = _(
     'I couldn\'t read those days. Try "every day", "weekdays" or names like "mon wed fri".'
 )
-DAY_NAMES = {
-    "mon": "Mon",
-    "tue": "Tue",
-    "wed": "Wed",
-    "thu": "Thu",
-    "fri": "Fri",
-    "sat": "Sat",
-    "sun": "Sun",
-}
 ASK_TIME = _("About what time is that, usually? For example 7:30, 7.30am or 19:30.")
 TIME_UNKNOWN = _("I couldn't read that as a time. Try something like 7:30, 7.30am or 19:30.")
 ASK_IF_THEN = _(
@@ -338,32 +327,6 @@ THOUGHT_CARD = _(
     "More balanced: {balanced}\n"
     "Now: belief {belief_after}%, feeling {intensity_after}/100"
 )
-
-
-def thought_card(
-    *,
-    situation: str,
-    thought: str,
-    belief_before: int,
-    feeling: str,
-    intensity_before: int,
-    trap: str,
-    balanced: str,
-    belief_after: int,
-    intensity_after: int,
-) -> str:
-    """The whole thought record as one card."""
-    return THOUGHT_CARD.format(
-        situation=situation,
-        thought=thought,
-        belief_before=belief_before,
-        feeling=feeling,
-        intensity_before=intensity_before,
-        trap=TRAPS[trap][0],
-        balanced=balanced,
-        belief_after=belief_after,
-        intensity_after=intensity_after,
-    )
 
 
 # ---------------------------------------------------------------- clinicians and sharing
@@ -634,7 +597,8 @@ TRY_AGAIN_SOON = _(
 ALREADY_NOTED = _("Already noted, thank you.")
 
 # ---------------------------------------------------------------- formatting
-# Pieces bot.texts.formatting puts together (days and times in the client's language).
+# Pieces bot.texts.formatting puts together (days and times in the client's language:
+# t.describe_when, t.practice_card, t.nudge, t.thought_card).
 DAYS_WEEKENDS = _("Weekends")
 WHEN_EVERY_DAY = _("every day around {time}")
 WHEN_WEEKDAYS = _("weekdays around {time}")
@@ -645,56 +609,3 @@ CARD_PLAN = _("Plan: {if_then}")
 CARD_REWARD = _("Reward: {reward}")
 NUDGE = _("{anchor}: {step}")
 
-
-def clock(value: time | datetime) -> str:
-    return value.strftime("%H:%M")
-
-
-def describe_days(days: str) -> str:
-    names = days.split(",")
-    if len(names) == 7:
-        return DAYS_EVERY
-    if names == ["mon", "tue", "wed", "thu", "fri"]:
-        return DAYS_WEEKDAYS
-    if names == ["sat", "sun"]:
-        return DAYS_WEEKENDS
-    return ", ".join(DAY_NAMES[name] for name in names)
-
-
-def describe_when(days: str, cue_time: time) -> str:
-    """Return e.g. "weekdays around 07:30"."""
-    names = days.split(",")
-    if len(names) == 7:
-        return WHEN_EVERY_DAY.format(time=clock(cue_time))
-    if names == ["mon", "tue", "wed", "thu", "fri"]:
-        return WHEN_WEEKDAYS.format(time=clock(cue_time))
-    if names == ["sat", "sun"]:
-        return WHEN_WEEKENDS.format(time=clock(cue_time))
-    return WHEN_ON_DAYS.format(days=describe_days(days), time=clock(cue_time))
-
-
-def practice_card(
-    *,
-    step: str,
-    anchor: str,
-    days: str,
-    cue_time: time,
-    if_then: str | None,
-    reward: str | None,
-) -> str:
-    """One line in the client's words, then the optional plan and reward."""
-    line = CARD_LINE.format(
-        days=describe_days(days), time=clock(cue_time), anchor=anchor, step=step
-    )
-    lines = [line]
-    if if_then:
-        lines.append(CARD_PLAN.format(if_then=if_then))
-    if reward:
-        lines.append(CARD_REWARD.format(reward=reward))
-    return "\n".join(lines)
-
-
-def nudge(anchor: str, step: str, if_then: str | None) -> str:
-    """The nudge in the client's words: "While my coffee brews: one clear sentence out loud"."""
-    text = NUDGE.format(anchor=f"{anchor[:1].upper()}{anchor[1:]}", step=step)
-    return f"{text}\n{YOUR_PLAN.format(if_then=if_then)}" if if_then else text

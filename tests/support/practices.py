@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.texts import en as t
+from bot.texts import t
 from tests.support.harness import Harness
 
 STICKER = {
