@@ -148,6 +148,7 @@ def report(
         ["time from the cue to the last", f"{firsts[-1]:.1f} s" if firsts else "-"],
         ["Telegram's pace allows no less than", f"{len(clients) / TELEGRAM_RATE:.1f} s"],
         ["time from the cue to the first", f"{firsts[0]:.1f} s" if firsts else "-"],
+        ["from the first to the last", f"{firsts[-1] - firsts[0]:.1f} s" if firsts else "-"],
         [
             "rate, 10th to 90th percentile nudge",
             f"{0.8 * n / (firsts[n * 9 // 10] - firsts[n // 10]):.1f} /s" if n > 10 else "-",
