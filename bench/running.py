@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
@@ -131,8 +131,11 @@ async def add_clients(
 ) -> None:
     """Migrate, then store consented clients with a timezone (UTC, quiet hours off), each
     with a daily practice whose cue is next at `practice_at` if given; the stand-in learns
-    their chats. A check-in at 00:00 comes before any cue, so none is planned."""
+    their chats. A check-in at 00:00 comes before any cue, so none is planned; the cue's daily
+    time is an hour ago, so after it fires the next is about a day away."""
     await asyncio.to_thread(migrate, settings.resolved_database_url)
+    # The cue's daily time an hour ago: after it fires, the next is about a day away.
+    cue_time = (datetime.now(UTC) - timedelta(hours=1)).time().replace(second=0, microsecond=0)
     db = open_database(settings)
     try:
         for start in range(0, len(ids), 1000):
@@ -157,7 +160,7 @@ async def add_clients(
                                 step=f"read one page ({user_id})",
                                 anchor="after lunch",
                                 days=EVERY_DAY,
-                                cue_time=clock_time(12, 0),
+                                cue_time=cue_time,
                                 confidence=9,
                                 next_fire_at=practice_at,
                             )
