@@ -33,6 +33,7 @@ from bot.ingest import (
 )
 from bot.keys import load_cipher, load_or_create_key
 from bot.logs import describe
+from bot.outbox import OutboxSender
 from handlers import publish_commands, register
 from scheduler.dispatcher import Dispatcher, SentJournal
 from storage.db import Database, migrate
@@ -101,6 +102,8 @@ def build_application(
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings, db=db, signer=signer, clock=clock
     )
+    replies = SentJournal(settings.data_dir / "sent-replies.journal")
+    application.bot_data[SERVICES_KEY].outbox = OutboxSender(db, application.bot, replies)
     register(application)
     return application
 
@@ -229,9 +232,19 @@ async def serve(
             await publish_commands(application)
             await application.start()
             await sweep_audio(settings, db)
+            outbox = application.bot_data[SERVICES_KEY].outbox
+            assert outbox is not None
+            await outbox.sweep()  # replies a crash left unsent go first
             await requeue_unfinished(db, durable_processor(application))
             poller = asyncio.create_task(Poller(application, db, settings.poll_timeout).run())
             scheduler, dispatcher = start_dispatching(settings, db, application)
+            scheduler.add_job(
+                outbox.sweep,
+                IntervalTrigger(seconds=settings.inbox_sweep_seconds),
+                id="sweep-outbox",
+                max_instances=1,
+                coalesce=True,
+            )
             services: Services = application.bot_data[SERVICES_KEY]
             workers = start_workers(settings, db, application.bot, stop, services.jobs_waiting)
             logger.info("Between is running")
@@ -247,5 +260,6 @@ async def serve(
             # Queued updates stay pending in the inbox for the next start.
             durable_processor(application).stop_waiting()
             await application.stop()
+            await outbox.stop()  # after the updates in hand: their replies go out first
     finally:
         await db.dispose()

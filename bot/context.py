@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -16,6 +16,9 @@ from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from storage.db import Database
 from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.outbox import OutboxSender
 
 SERVICES_KEY = "services"
 
@@ -29,6 +32,7 @@ class UnitOfWork:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     # Undo what the database cannot, such as a downloaded file, when the changes are not kept.
     after_rollback: list[Callable[[], None]] = field(default_factory=list)
+    outbox_chats: set[int] = field(default_factory=set)  # chats with replies queued (bot.outbox)
 
 
 current_unit: ContextVar[UnitOfWork] = ContextVar("current_unit")
@@ -44,6 +48,7 @@ class Services:
     jobs_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     # The bot's "now": the dispatcher and handlers read it; `between sandbox` moves it forward.
     clock: Callable[[], datetime] = utcnow
+    outbox: OutboxSender | None = None  # sends replies once their update has committed
 
 
 class BetweenContext(

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InputFile
-from telegram.error import Forbidden
 
 from bot.callbacks import Kind
 from bot.logs import describe
@@ -302,17 +300,12 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
     share.last_summary_at = utcnow()
     for part in split_message(summary.render(fact)):
         await turn.say(part)
-    chat = turn.update.effective_chat
-    assert chat is not None
     try:
         # Drawn on a thread, outside any transaction (the audit commit ended it): every other
         # client's update goes on while matplotlib draws.
         picture = await asyncio.to_thread(summary.chart, fact)
-        await turn.context.bot.send_photo(
-            chat.id,
-            InputFile(picture, filename="summary.png"),
-            caption=t.CHART_CAPTION.format(name=client.first_name),
-        )
+        caption = t.CHART_CAPTION.format(name=client.first_name)
+        turn.send_file(picture, "summary.png", caption, photo=True)  # after the text
     except Exception as error:  # the text was read and audited; the chart is a bonus
         logger.error("the summary chart could not be sent: %s", describe(error))
 
@@ -329,12 +322,10 @@ async def export(turn: Turn, args: list[str]) -> None:
     today = local_today(client)
     fact = await gather(turn.session, client, user.id, today - timedelta(days=89), today)
     await _audit(turn, [client.id], "export")
-    chat = turn.update.effective_chat
-    assert chat is not None
-    await turn.context.bot.send_document(
-        chat.id,
-        InputFile(summary.to_csv(fact), filename=_export_name(clients, client, today)),
-        caption=t.EXPORT_CAPTION.format(name=client.first_name),
+    turn.send_file(
+        summary.to_csv(fact),
+        _export_name(clients, client, today),
+        t.EXPORT_CAPTION.format(name=client.first_name),
     )
 
 
@@ -365,15 +356,13 @@ async def suggest(turn: Turn, args: list[str]) -> None:
     answers = [(t.SUGGESTION_YES, "yes"), (t.SUGGESTION_NO, "no")]
     row = [(label, (Kind.SUGGESTION, suggestion.id, answer)) for label, answer in answers]
     buttons = turn.keyboard([row], client.id)
-    try:
-        await turn.context.bot.send_message(
-            client.id, t.SUGGESTION.format(name=user.first_name, text=text), reply_markup=buttons
-        )
-    except Forbidden:  # the client stopped the bot: nothing is offered, and the clinician knows
-        await sharing_db.withdraw_suggestion(turn.session, suggestion)
-        await turn.say(t.SUGGESTION_UNDELIVERED.format(name=client.first_name))
-        return
-    await turn.say(t.SUGGESTION_SENT.format(name=client.first_name))
+    # The clinician hears once Telegram answered: sent (after the client's quiet hours), or,
+    # if the client stopped the bot, not kept as offered.
+    sent = {"tell": [turn.user_id, t.SUGGESTION_SENT.format(name=client.first_name)]}
+    undelivered = t.SUGGESTION_UNDELIVERED.format(name=client.first_name)
+    refused = {"tell": [turn.user_id, undelivered], "withdraw_suggestion": suggestion.id}
+    text = t.SUGGESTION.format(name=user.first_name, text=text)
+    turn.send(client.id, text, buttons, to=client, if_sent=sent, if_refused=refused)
 
 
 async def on_suggestion(turn: Turn, suggestion_id: str, answer: str) -> None:
@@ -394,10 +383,7 @@ async def on_suggestion(turn: Turn, suggestion_id: str, answer: str) -> None:
         return
     await turn.say(t.SUGGESTION_DECLINED)
     client = await turn.user()
-    try:
-        await turn.context.bot.send_message(
-            suggestion.clinician_id,
-            t.SUGGESTION_DECLINED_NOTE.format(name=client.first_name, text=suggestion.text),
-        )
-    except Forbidden:  # the clinician stopped the bot; the answer is stored for them
-        logger.info("a declined suggestion could not be passed on")
+    # If the clinician stopped the bot, the answer is still stored for them.
+    note = t.SUGGESTION_DECLINED_NOTE.format(name=client.first_name, text=suggestion.text)
+    clinician = await turn.session.get(User, suggestion.clinician_id)
+    turn.send(suggestion.clinician_id, note, to=clinician)

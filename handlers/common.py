@@ -9,17 +9,18 @@ from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardMarkup, Update
 
+from bot import outbox
 from bot.callbacks import Button, keyboard
-from bot.context import BetweenContext
+from bot.context import BetweenContext, current_unit
 from bot.languages import language_code
 from bot.messages import split_message
+from bot.outbox import after_quiet_hours
 from bot.texts import t
 from scheduler.cues import local_now
 from storage import repo
-from storage.models import Conversation, User, utcnow
+from storage.models import Conversation, OutboxKind, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -70,24 +71,65 @@ class Turn:
         return keyboard(signer, self.user_id, rows, self.version)
 
     async def acknowledge(self, text: str | None = None) -> None:
-        """Answer the button press; a replayed press is too old to answer, and that is fine."""
+        """Answer the button press once this update commits (a replayed press is too old to
+        answer, and that is fine)."""
         query = self.update.callback_query
         assert query is not None
-        try:
-            await query.answer(text, show_alert=bool(text))
-        except BadRequest:
-            logger.info("callback query %s could not be answered (too old)", query.id)
+        self._queue(self.chat_id, OutboxKind.ANSWER, target=query.id, text=text)
 
-    async def say(self, text: str, rows: Sequence[Sequence[Button]] | None = None) -> Message:
-        """Send text, buttons under it; text over Telegram's limit (e.g. a card holding long
-        answers) goes as several messages, the buttons under the last."""
-        chat = self.update.effective_chat
-        assert chat is not None
+    async def say(self, text: str, rows: Sequence[Sequence[Button]] | None = None) -> None:
+        """Reply with text, buttons under it, once this update's changes are committed (the
+        outbox, bot/outbox.py); text over Telegram's limit (e.g. a card holding long answers)
+        goes as several messages, the buttons under the last."""
         markup = self.keyboard(rows) if rows else None
         *first, last = split_message(text) or [text]
         for piece in first:
-            await self.context.bot.send_message(chat.id, piece)
-        return await self.context.bot.send_message(chat.id, last, reply_markup=markup)
+            self.send(self.chat_id, piece)
+        self.send(self.chat_id, last, markup)
+
+    def send(
+        self,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        to: User | None = None,
+        if_sent: dict[str, Any] | None = None,
+        if_refused: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue a message to any chat, sent after the commit. A note to someone else (`to`)
+        waits for the end of their quiet hours; `if_sent`/`if_refused`: storage.outbox.follow_up.
+        """
+        later = after_quiet_hours(to, utcnow()) if to is not None else None
+        self._queue(
+            chat_id,
+            OutboxKind.MESSAGE,
+            text=text,
+            markup=markup,
+            if_sent=if_sent,
+            if_refused=if_refused,
+            not_before=later,
+        )
+
+    def send_file(self, data: bytes, filename: str, caption: str, photo: bool = False) -> None:
+        """Queue a document (or a photo) to this chat, after the replies queued before it."""
+        kind = OutboxKind.PHOTO if photo else OutboxKind.DOCUMENT
+        self._queue(self.chat_id, kind, data=data, filename=filename, text=caption)
+
+    def edit_buttons(self, message_id: int, markup: InlineKeyboardMarkup | None) -> None:
+        """Queue new buttons (None: none) under a message of this chat."""
+        self._queue(self.chat_id, OutboxKind.EDIT_BUTTONS, target=str(message_id), markup=markup)
+
+    @property
+    def chat_id(self) -> int:
+        chat = self.update.effective_chat
+        assert chat is not None
+        return chat.id
+
+    def _queue(self, chat_id: int, kind: OutboxKind, **fields: Any) -> None:
+        unit = current_unit.get()
+        sender = self.context.services.outbox
+        outbox.queue(unit, sender, chat_id, kind, update_id=self.update.update_id, **fields)
 
 
 class Flow(Protocol):

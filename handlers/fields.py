@@ -110,7 +110,7 @@ async def toggle_day(turn: Turn, flow: str, data: dict[str, Any], value: str) ->
     await turn.set_conversation(flow, "days_pick", data)
     query = turn.update.callback_query
     if query and query.message:
-        await query.edit_message_reply_markup(turn.keyboard(day_picker(data["picked"])))
+        turn.edit_buttons(query.message.message_id, turn.keyboard(day_picker(data["picked"])))
     return None
 
 

@@ -9,9 +9,6 @@ import logging
 from datetime import date, datetime, timedelta
 from functools import partial
 
-from telegram import InputFile
-from telegram.error import TelegramError
-
 from bot.callbacks import Kind
 from bot.context import current_unit
 from bot.rules import mydata
@@ -68,11 +65,7 @@ async def mydata_command(turn: Turn) -> None:
 
 
 async def _send_file(turn: Turn, data: bytes, filename: str, caption: str) -> None:
-    chat = turn.update.effective_chat
-    assert chat is not None
-    await turn.context.bot.send_document(
-        chat.id, InputFile(data, filename=filename), caption=caption
-    )
+    turn.send_file(data, filename, caption)
 
 
 async def forget_command(turn: Turn) -> None:
@@ -113,10 +106,8 @@ async def _close_prompt(turn: Turn) -> None:
     query = turn.update.callback_query
     if query is None or query.message is None:
         return
-    try:
-        await query.edit_message_reply_markup(None)
-    except TelegramError:  # already closed, or too old to edit: the answer still counts
-        logger.info("could not close a /forget question")
+    # Already closed, or too old to edit: the answer still counts (the sender only logs it).
+    turn.edit_buttons(query.message.message_id, None)
 
 
 def today_for(user: User | None) -> date:

@@ -9,7 +9,6 @@ from enum import Enum
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.callbacks import Kind
@@ -238,10 +237,8 @@ async def edited_message(update: Update, context: BetweenContext) -> None:
 async def _point_to_private_chat(update: Update, context: BetweenContext) -> None:
     chat = update.effective_chat
     assert chat is not None
-    try:
-        await context.bot.send_message(chat.id, t.PRIVATE_ONLY)
-    except TelegramError as error:  # e.g. not allowed to post in that group: stay quiet
-        logger.info("could not point chat %s to a private chat (%s)", chat.id, error)
+    # If not allowed to post in that group, the sender stays quiet (it only logs).
+    Turn(update, context).send(chat.id, t.PRIVATE_ONLY)
 
 
 async def group_command(update: Update, context: BetweenContext) -> None:

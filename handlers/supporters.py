@@ -9,8 +9,6 @@ import logging
 from datetime import timedelta
 from enum import StrEnum
 
-from telegram.error import TelegramError
-
 from bot.callbacks import Kind
 from bot.texts import t
 from handlers.common import Turn, local_today, short_answer
@@ -105,14 +103,9 @@ async def join(turn: Turn, args: list[str]) -> None:
         t.SUPPORTER_REMOVE.format(name=supporter.first_name),
         (Kind.REMOVE_SUPPORTER, link.id),
     )
-    try:
-        await turn.context.bot.send_message(
-            link.client_id,
-            t.SUPPORTER_JOINED.format(name=supporter.first_name),
-            reply_markup=turn.keyboard([[remove]], link.client_id),
-        )
-    except TelegramError as error:
-        logger.info("supporter's joining not told (%s)", type(error).__name__)
+    # After the commit, like every reply: the link it tells of is kept by then.
+    joined = t.SUPPORTER_JOINED.format(name=supporter.first_name)
+    turn.send(link.client_id, joined, turn.keyboard([[remove]], link.client_id), to=client)
 
 
 async def tell_supporters(turn: Turn, client: User) -> None:
@@ -128,10 +121,8 @@ async def tell_supporters(turn: Turn, client: User) -> None:
             tries = await supporters_db.tries_since(turn.session, link, week_start)
             text += t.SUPPORT_WEEK.format(count=tries)
         markup = turn.keyboard([[(t.SUPPORT_REPLY, (Kind.KIND_WORD, link.id))]], link.supporter_id)
-        try:
-            await turn.context.bot.send_message(link.supporter_id, text, reply_markup=markup)
-        except TelegramError as error:
-            logger.info("supporter note not sent (%s)", type(error).__name__)
+        supporter = await turn.session.get(User, link.supporter_id)
+        turn.send(link.supporter_id, text, markup, to=supporter)  # after their quiet hours
 
 
 async def start_reply(turn: Turn, link_id: str) -> None:
@@ -164,10 +155,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         await turn.say(problem or t.EMPTY_ANSWER)
         return
     supporter = await turn.user()
-    try:
-        await turn.context.bot.send_message(
-            link.client_id, t.SUPPORT_MESSAGE.format(name=supporter.first_name, text=words)
-        )
-    except TelegramError as error:
-        logger.info("kind word not passed on (%s)", type(error).__name__)
+    client = await turn.session.get(User, link.client_id)
+    kind_word = t.SUPPORT_MESSAGE.format(name=supporter.first_name, text=words)
+    turn.send(link.client_id, kind_word, to=client)
     await turn.say(t.SUPPORT_SENT)

@@ -216,6 +216,64 @@ class Delivery(Base):
     claimed_until: Mapped[datetime | None]
 
 
+class OutboxKind(enum.StrEnum):
+    MESSAGE = "message"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    EDIT_BUTTONS = "edit_buttons"  # new buttons (or none) under a message already sent
+    ANSWER = "answer"  # the answer to a button press (answerCallbackQuery)
+
+
+class OutboxMessage(Base):
+    """A reply written with the update's changes, sent once the commit holds, in order per
+    chat (`id`), then deleted: what is here has not reached Telegram yet."""
+
+    __tablename__ = "outbox"
+    # Ids never come again (SQLite would reuse a deleted row's): the sent journal names rows.
+    __table_args__ = (Index("ix_outbox_chat", "chat_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    update_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # that queued it
+    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind))
+    text: Mapped[str | None] = mapped_column(EncryptedText)  # or the caption, or the answer
+    buttons: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)  # signed, as built
+    target: Mapped[str | None] = mapped_column(String(64))  # message id, or callback query id
+    file: Mapped[str | None] = mapped_column(EncryptedText)  # base64 of a photo or document
+    filename: Mapped[str | None] = mapped_column(EncryptedText)
+    # What follows once Telegram answered: a note to someone, on delivery or on refusal.
+    if_sent: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    if_refused: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    not_before: Mapped[datetime | None]  # held for the recipient's quiet hours
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The process sending it, until when: another takes it only after that (or a retry's time).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+
+
+class WeekChoice(Base):
+    """The one question after a week's look back: keep, bigger, smaller or talk it over."""
+
+    __tablename__ = "week_choices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    until: Mapped[date] = mapped_column(Date)  # the last local day of the week looked back on
+    choice: Mapped[str] = mapped_column(EncryptedChoice)
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ToBring(Base):
+    """Something the client marked to bring to their next session, in their words."""
+
+    __tablename__ = "to_bring"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TranscriptionJob(Base):
     """A voice note waiting for, or done with, transcription; claimed by workers with a lease."""
 

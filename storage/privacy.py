@@ -28,6 +28,7 @@ from storage.models import (
     InboxUpdate,
     Invite,
     JobStatus,
+    OutboxMessage,
     Practice,
     Report,
     Share,
@@ -388,6 +389,12 @@ async def erase_user(
     for model, where in _rows_about(user_id).items():
         await gone(model, where)
     await gone(Supporter, Supporter.client_id == user_id)
+    # Replies to them not sent yet, but this update's own (its answer comes after the erasure).
+    await gone(
+        OutboxMessage,
+        OutboxMessage.chat_id == user_id,
+        or_(OutboxMessage.update_id.is_(None), OutboxMessage.update_id != handling_update_id),
+    )
     # Where they supported someone, the link stays the client's, ended and without them.
     await session.execute(
         update(Supporter)

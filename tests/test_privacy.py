@@ -45,8 +45,9 @@ def settings(settings: Settings) -> Settings:
 
 
 # Tables that hold nobody's id: code_attempts keeps only a keyed hash of who tried a wrong
-# code, so that /forget cannot reset the limit on wrong codes (storage/codes.py).
-ABOUT_NO_ONE = {"key_check", "code_attempts"}
+# code, so that /forget cannot reset the limit on wrong codes (storage/codes.py). The outbox
+# holds a reply only until Telegram has it (bot/outbox.py), so it is empty between updates.
+ABOUT_NO_ONE = {"key_check", "code_attempts", "outbox"}
 
 
 def _names_a_person(column: Column[Any]) -> bool:

@@ -213,6 +213,8 @@ class BotApiMethods(BotApiState):
                 delay = delays.pop(0) if delays else 0.0
                 holds = self._holds.get(method.lower())
                 hold = holds.pop(0) if holds else None
+                if hold is None:
+                    hold = self._chat_holds.get((method.lower(), str(params.get("chat_id"))))
                 if self._drops.get(method.lower()):
                     self._drops[method.lower()] -= 1
                     return DROPPED, None

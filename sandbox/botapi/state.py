@@ -150,6 +150,7 @@ class BotApiState:
         self._delays: dict[str, list[float]] = {}
         self._drops: dict[str, int] = {}
         self._holds: dict[str, list[threading.Event]] = {}
+        self._chat_holds: dict[tuple[str, str], threading.Event] = {}  # (method, chat id)
 
     # ----------------------------------------------------------------- client side
 
@@ -503,6 +504,11 @@ class BotApiState:
                 ApiError(status, description, retry_after) for _ in range(times)
             )
 
+    def clear_faults(self) -> None:
+        """Forget the faults still waiting (fail_next): Telegram is well again."""
+        with self._cond:
+            self._faults.clear()
+
     def drop_next(self, method: str, times: int = 1) -> None:
         """Close the connection instead of answering the next calls (a network failure the
         bot cannot tell from a lost answer); they do not take effect."""
@@ -515,6 +521,14 @@ class BotApiState:
         release = threading.Event()
         with self._cond:
             self._holds.setdefault(method.lower(), []).append(release)
+        return release
+
+    def hold_chat(self, method: str, chat_id: int) -> threading.Event:
+        """Hold the answers of every call of `method` to one chat until the returned event is
+        set (each takes effect at once): Telegram slow for that chat, as long as a test needs."""
+        release = threading.Event()
+        with self._cond:
+            self._chat_holds[(method.lower(), str(chat_id))] = release
         return release
 
     def delay_next(self, method: str, seconds: float, times: int = 1) -> None:

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from bot.app import open_database, serve
 from bot.config import Settings
 from sandbox.botapi import BotApiStandIn
+from storage import outbox
+from storage.db import Database
 from storage.models import InboxStatus, InboxUpdate
 
 CLINICIAN_CODE = "open-sesame-42"
@@ -37,13 +39,18 @@ class Harness:
         self.fake = fake
         self.settings = settings
         self.db = open_database(settings)
+        self.bot_db: Database | None = None  # the running bot's own, once it is up
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.db.check_key()  # this handle's keyed hashes (codes) are the bot's too
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(serve(self.settings, self._stop))
+        self.bot_db = None
+        self._task = asyncio.create_task(serve(self.settings, self._stop, ready=self._ready))
+
+    def _ready(self, db: Database) -> None:
+        self.bot_db = db
 
     async def stop(self) -> None:
         assert self._stop is not None and self._task is not None
@@ -55,7 +62,8 @@ class Harness:
         await self.start()
 
     async def handled(self, update_id: int, timeout: float = 15.0) -> InboxStatus:
-        """Wait until the bot has stored and finished handling this update."""
+        """Wait until the bot has stored and finished handling this update, and its replies
+        have left the outbox (they are sent after the commit)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
@@ -65,7 +73,8 @@ class Harness:
                 status = await session.scalar(
                     select(InboxUpdate.status).where(InboxUpdate.update_id == update_id)
                 )
-            if status in (InboxStatus.DONE, InboxStatus.FAILED):
+                waiting = await outbox.unsent(session, update_id)
+            if status in (InboxStatus.DONE, InboxStatus.FAILED) and not waiting:
                 return status
             await asyncio.sleep(0.02)
         raise AssertionError(f"update {update_id} was not handled within {timeout} s")

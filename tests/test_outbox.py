@@ -1,0 +1,261 @@
+"""Replies leave after the commit (bot/outbox.py): a slow Telegram holds back only its own chat,
+a database fault never repeats a reply, a rollback sends nothing, each chat's replies arrive in
+order, and what a crash left unsent goes out once at the next start.
+
+Causal, not timed: Telegram is held for one chat (the stand-in's `hold_chat`) while another
+client's update is stored, handled and answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import DisconnectionError
+
+from bot.app import open_database
+from bot.config import Settings
+from bot.texts import t
+from sandbox.botapi import BotApiStandIn
+from storage import outbox
+from storage.db import Database
+from storage.models import InboxStatus, InboxUpdate, OutboxMessage, User
+from tests.support.harness import Harness
+from tests.support.processes import BotProcess
+
+SAM, ALEX = 8101, 8102
+
+
+async def _bot_db(harness: Harness) -> Database:
+    await harness.fake.wait_until(lambda: harness.bot_db is not None, what="the bot to be up")
+    assert harness.bot_db is not None
+    return harness.bot_db
+
+
+async def _status(db: Database, update_id: int) -> InboxStatus | None:
+    async with db.session() as session:
+        return await session.scalar(
+            select(InboxUpdate.status).where(InboxUpdate.update_id == update_id)
+        )
+
+
+async def _outbox_rows(db: Database) -> int:
+    async with db.session() as session:
+        return await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+
+
+@contextmanager
+def _failing_commit(db: Database, error: Callable[[], BaseException]) -> Iterator[list[int]]:
+    """Make the next commit that marks an inbox row handled fail once with `error()`: the
+    update's own commit, after its handlers ran (and, before the outbox, after its replies
+    went out). Yields the list of failures raised so far."""
+    engine = db.engine.sync_engine
+    marking: set[int] = set()
+    raised: list[int] = []
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if not raised and sql.lstrip().upper().startswith("UPDATE INBOX") and "handled_at" in sql:
+            marking.add(id(conn))
+
+    def commit(conn: Any) -> None:
+        if id(conn) in marking and not raised:
+            raised.append(1)
+            raise error()
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield raised
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+# ------------------------------------------------------------------ (a) a slow Telegram
+
+
+async def test_telegram_slow_for_one_client_does_not_hold_back_another_clients_updates(
+    harness: Harness,
+) -> None:
+    """Telegram holds every answer to Sam; meanwhile Alex's update is stored, handled, its
+    changes committed and its replies sent. Before the outbox, Sam's handler kept the SQLite
+    write transaction open while it waited for Telegram, so Alex waited behind it."""
+    db = await _bot_db(harness)
+    release = harness.fake.hold_chat("sendMessage", SAM)
+    try:
+        sams = harness.fake.send_text(SAM, "/start")
+        await harness.fake.wait_until(
+            lambda: any(p.get("chat_id") in (SAM, str(SAM)) for p in _sends(harness.fake)),
+            what="the bot to be waiting on Telegram for Sam",
+        )
+
+        replies = await harness.send(ALEX, "/start")  # stored, handled, answered
+
+        assert replies[0] == t.WELCOME.format(name="Sam") and replies[-1] == t.PRIVACY
+        async with harness.db.session() as session:
+            assert await session.get(User, ALEX) is not None  # Alex's changes are committed
+            assert await outbox.unsent(session, sams["update_id"]) > 0  # Sam's still held
+    finally:
+        release.set()
+    await harness.handled(sams["update_id"])
+    assert await _status(db, sams["update_id"]) is InboxStatus.DONE
+    assert harness.fake.texts(SAM)[-1] == t.PRIVACY
+
+
+def _sends(fake: BotApiStandIn) -> list[dict[str, Any]]:
+    return fake.calls_of("sendMessage")
+
+
+# ------------------------------------------------------------------ (b) a database fault
+
+
+async def test_a_database_fault_after_the_reply_went_out_does_not_repeat_the_reply(
+    harness: Harness,
+) -> None:
+    """The update's commit fails once (the database dropped the connection), and the update is
+    handled again: the client hears each reply once. Before the outbox the reply had already
+    gone out inside the transaction, and went out again on the retry."""
+    db = await _bot_db(harness)
+    with _failing_commit(db, lambda: DisconnectionError("injected: connection lost")) as raised:
+        replies = await harness.send(SAM, "/start")
+    assert raised  # the fault happened
+    assert replies[0] == t.TRY_AGAIN_SOON  # as for any database outage
+    replies = replies[1:]
+    assert replies[0] == t.WELCOME.format(name="Sam") and replies[-1] == t.PRIVACY
+    assert len(replies) == len(set(replies)), replies  # nothing said twice
+    assert await _outbox_rows(db) == 0
+
+
+async def test_a_reply_telegram_accepted_is_not_sent_again_when_its_row_cannot_be_deleted(
+    harness: Harness, settings: Settings
+) -> None:
+    """The database fails right after Telegram accepted a reply (its row is not deleted): the
+    sent journal, written first, keeps it from going out again; the row goes once the
+    database answers, and the next reply of that chat goes out as usual."""
+    db = await _bot_db(harness)
+    engine = db.engine.sync_engine
+    failed: list[int] = []
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if not failed and sql.lstrip().upper().startswith("DELETE FROM OUTBOX"):
+            failed.append(1)
+            raise DisconnectionError("injected: connection lost")
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        sent = harness.fake.send_text(SAM, "/help")
+        await harness.fake.wait_until(lambda: bool(failed), what="the injected fault")
+        await harness.restart()  # the journal is read at start: the row goes, nothing resent
+        await harness.handled(sent["update_id"])
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    first = harness.fake.texts(SAM)
+    assert first and len(first) == len(set(first)), first  # each once
+    assert await harness.send(SAM, "/help") == first
+    assert await _outbox_rows(harness.db) == 0
+
+
+# ------------------------------------------------------------------ (c) a rollback
+
+
+async def test_replies_of_an_update_whose_transaction_rolls_back_are_never_sent(
+    harness: Harness,
+) -> None:
+    """A bug at commit: the update's changes roll back, so do its replies; the client gets the
+    apology alone, now and after a restart. Before the outbox the reply went out first."""
+    db = await _bot_db(harness)
+    with _failing_commit(db, lambda: RuntimeError("injected bug")) as raised:
+        replies = await harness.send(SAM, "/start")
+    assert raised
+    assert replies == [t.SOMETHING_WENT_WRONG]
+    async with harness.db.session() as session:
+        assert await session.get(User, SAM) is None  # the changes rolled back too
+    await harness.restart()
+    assert await harness.send(ALEX, "/help")  # the restarted bot is up and answering
+    assert harness.fake.texts(SAM) == [t.SOMETHING_WENT_WRONG]
+    assert await _outbox_rows(db=harness.db) == 0
+
+
+# ------------------------------------------------------------------ (d) order per chat
+
+
+async def test_a_chats_replies_arrive_in_order_each_once_across_a_telegram_hiccup(
+    harness: Harness,
+) -> None:
+    """/start answers with several messages; Telegram fails the second (502) once. The rest
+    follow in order after it, none twice. Before the outbox the whole update was tried again,
+    and the first message was sent a second time."""
+    plain = await harness.send(ALEX, "/start")
+    first = harness.fake.hold_next("sendMessage")
+    sent = harness.fake.send_text(SAM, "/start")
+    await harness.fake.wait_until(
+        lambda: _last_to(harness.fake, SAM), what="Sam's first reply on its way"
+    )
+    harness.fake.fail_next("sendMessage", 502)  # the next call: Sam's second message
+    first.set()
+
+    await harness.handled(sent["update_id"])
+
+    assert harness.fake.texts(SAM) == plain  # Alex got the same, without a hiccup
+
+
+def _last_to(fake: BotApiStandIn, chat_id: int) -> bool:
+    sends = _sends(fake)
+    return bool(sends) and str(sends[-1].get("chat_id")) == str(chat_id)
+
+
+# ------------------------------------------------------------------ (e) after a crash
+
+
+async def test_replies_a_crash_left_unsent_are_sent_once_at_the_next_start(
+    fake: BotApiStandIn, settings: Settings, tmp_path: Path
+) -> None:
+    """Telegram fails every call while Sam's /start is handled: the update is committed, its
+    replies wait in the outbox; `kill -9`; at the next start they go out, once each, in order.
+    (Before the outbox nothing was committed while Telegram failed.)"""
+    db = open_database(settings)
+    bot = BotProcess(settings, tmp_path / "bot.log")
+    bot.start()
+    try:
+        await fake.wait_until(lambda: bool(fake.calls_of("getUpdates")), 60, "the bot to poll")
+        fake.fail_next("sendMessage", 502, times=10_000)
+        sent = fake.send_text(SAM, "/start")
+        await fake.wait_until(lambda: bool(fake.calls_of("sendMessage")), 30, "a try to send")
+        await _wait_for_status(db, sent["update_id"], InboxStatus.DONE)
+        assert fake.texts(SAM) == []  # Telegram took none of them
+        async with db.session() as session:
+            assert await outbox.unsent(session, sent["update_id"]) >= 2
+        bot.kill()
+        fake.clear_faults()
+
+        bot.start()
+        await fake.wait_for(SAM, 2, timeout=60)
+        await fake.wait_until(lambda: fake.texts(SAM)[-1:] == [t.PRIVACY], 30, "all of them")
+        await _wait_for_empty_outbox(db)  # each row goes once Telegram has answered for it
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        await db.dispose()
+    replies = fake.texts(SAM)
+    assert replies[0] == t.WELCOME.format(name="Sam") and replies[-1] == t.PRIVACY
+    assert len(replies) == len(set(replies)), replies
+
+
+async def _wait_for_empty_outbox(db: Database) -> None:
+    for _ in range(3000):
+        if await _outbox_rows(db) == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the outbox kept rows")
+
+
+async def _wait_for_status(db: Database, update_id: int, status: InboxStatus) -> None:
+    for _ in range(3000):
+        if await _status(db, update_id) is status:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"update {update_id} never became {status}")
