@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     )
     encryption_key: str | None = Field(default=None, repr=False)
     crisis_text: str | None = None
+    # The crisis resources in a language (else CRISIS_TEXT, else the bot's own words in it).
+    crisis_text_es: str | None = None
+    crisis_text_de: str | None = None
+    crisis_text_ru: str | None = None
     crisis_phrases: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -90,6 +94,12 @@ class Settings(BaseSettings):
                         "print(Fernet.generate_key().decode())'"
                     ) from None
         return value
+
+    def crisis_text_for(self, language: str) -> str | None:
+        """The operator's crisis resources for a language (`CRISIS_TEXT_ES`, …), else theirs
+        for every language (`CRISIS_TEXT`: local numbers matter more than the language)."""
+        own: str | None = getattr(self, f"crisis_text_{language}", None)
+        return own or self.crisis_text
 
     @property
     def audio_dir(self) -> Path:

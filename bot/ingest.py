@@ -566,7 +566,7 @@ class Poller:
                 if update.update_id in self._crisis_answered:
                     continue
                 self._crisis_answered.add(update.update_id)
-                reply = t.CRISIS_REPLY.format(crisis=crisis_resources(settings.crisis_text))
+                reply = t.CRISIS_REPLY.format(crisis=crisis_resources(settings))
                 self._spawn(self._send(chat, reply))
             else:
                 self._spawn(self._processor.tell_outage(chat))

@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.ingest import ignore_double_taps
-from bot.texts import t
+from bot.texts import LANGUAGES, SOURCE, speaking, t
 from handlers import router, safety
 from handlers.router import COMMANDS
 
@@ -75,7 +75,11 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Show the command list in Telegram's menu: the commands that have a menu line."""
-    lines = t.COMMAND_MENU
-    menu = [BotCommand(c.name, lines[c.name]) for c in COMMANDS if c.name in lines]
-    await application.bot.set_my_commands(menu)
+    """Show the command list in Telegram's menu in each language (English names, translated
+    descriptions): English for everyone by default, and each catalog's for its language_code."""
+    for language in LANGUAGES:
+        with speaking(language):
+            lines = t.COMMAND_MENU
+            menu = [BotCommand(c.name, lines[c.name]) for c in COMMANDS if c.name in lines]
+        code = None if language == SOURCE else language
+        await application.bot.set_my_commands(menu, language_code=code)

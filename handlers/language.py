@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.callbacks import Kind
 from bot.languages import CHOICES, language_code, language_name
-from bot.texts import t
+from bot.texts import supported, t, use_language
 from handlers.common import Turn
 
 
@@ -35,6 +35,7 @@ async def on_button(turn: Turn, code: str) -> None:
 async def _choose(turn: Turn, code: str) -> None:
     user = await turn.user()
     user.language = code
+    use_language(supported(code))  # said in the new language from this reply on
     await turn.say(t.LANGUAGE_SAVED.format(language=language_name(code)))
 
 

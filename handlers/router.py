@@ -16,7 +16,7 @@ from bot.context import BetweenContext, current_unit
 from bot.ingest import defer_if_transient
 from bot.logs import describe
 from bot.rules.crisis import command_name
-from bot.texts import t
+from bot.texts import supported, t, use_language
 from handlers import (
     clinician,
     design,
@@ -51,13 +51,16 @@ async def _conversation(turn: Turn) -> Conversation | None:
 
 async def seen(update: Update, context: BetweenContext) -> None:
     """A client who blocks the bot gets no nudges; any private update from them afterwards
-    means they are back."""
+    means they are back. The rest of the update speaks their stored language."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return
     change = update.my_chat_member
     active = change is None or change.new_chat_member.status != ChatMemberStatus.BANNED
     await repo.set_reachable(context.session, user.id, active)
+    stored = await context.session.get(User, user.id)
+    if stored is not None and stored.language:  # their /language over Telegram's setting
+        use_language(supported(stored.language))
 
 
 class Needs(Enum):

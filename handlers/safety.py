@@ -17,7 +17,7 @@ from storage.models import SafetyFlag, User
 
 
 def crisis_text(turn: Turn) -> str:
-    return crisis_resources(turn.context.services.settings.crisis_text)
+    return crisis_resources(turn.context.services.settings)
 
 
 def screen_all_but(

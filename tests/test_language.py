@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.texts import t
+from bot.texts import speaking, t
 from storage.models import User
 from tests.support.harness import Harness
 from tests.support.voice import send_voice, settled_jobs
@@ -42,7 +42,9 @@ async def test_language_buttons_change_it_and_telegram_does_not_change_it_back(
     labels = [label for label, _ in harness.fake.buttons(harness.fake.last(SAM))]
     assert {"English", "Español", "Deutsch", "Русский"} <= set(labels)
 
-    assert await harness.press(SAM, "Deutsch") == [t.LANGUAGE_SAVED.format(language="Deutsch")]
+    with speaking("de"):
+        saved = t.LANGUAGE_SAVED.format(language="Deutsch")
+    assert await harness.press(SAM, "Deutsch") == [saved]
     assert await language_of(harness, SAM) == "de"
     await harness.send(SAM, "/help")  # Telegram still says "en": the choice stays
     assert await language_of(harness, SAM) == "de"
@@ -50,7 +52,9 @@ async def test_language_buttons_change_it_and_telegram_does_not_change_it_back(
 
 async def test_a_language_code_can_be_typed(harness: Harness) -> None:
     await harness.onboard(SAM)
-    assert await harness.send(SAM, "/language es") == [t.LANGUAGE_SAVED.format(language="Español")]
+    with speaking("es"):  # the answer is in the new language
+        saved = t.LANGUAGE_SAVED.format(language="Español")
+    assert await harness.send(SAM, "/language es") == [saved]
     assert await language_of(harness, SAM) == "es"
     assert await harness.send(SAM, "/language ja") == [t.LANGUAGE_SAVED.format(language="ja")]
     assert await harness.send(SAM, "/language klingon") == [t.LANGUAGE_UNKNOWN]

@@ -394,7 +394,7 @@ class TranscriptionWorker:
             return t.VOICE_NO_WORDS, None
         text = t.VOICE_HEARD.format(transcript=job.transcript)
         if self._mentions_crisis(job.transcript or ""):  # crisis resources, never coaching
-            crisis = crisis_resources(self._settings.crisis_text)
+            crisis = crisis_resources(self._settings)
             return f"{text}\n\n{t.CRISIS_REPLY.format(crisis=crisis)}", None
         if not job.flow:
             return text, None

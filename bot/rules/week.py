@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.rules import summary
-from bot.rules.parsing import WEEKDAYS, parse_days, parse_time, parse_until
+from bot.rules.parsing import WEEKDAYS, parse_days, parse_time, parse_until, relative_day
 from bot.texts import t
 from scheduler.cues import at_local, local_now, next_fire
 
@@ -60,10 +60,11 @@ def parse_session(text: str, today: date) -> SessionPlan | None:
     weekly = False
     if re.match(r"(every|each)\b", rest):
         weekly, rest = True, re.sub(r"^(every|each)\s+", "", rest)
-    if rest in ("today", "tomorrow"):
+    offset = relative_day(rest)  # "tomorrow", "mañana", "morgen", "завтра"
+    if offset is not None:
         if weekly:
             return None
-        return SessionPlan(at, on=today + timedelta(days=1 if rest == "tomorrow" else 0))
+        return SessionPlan(at, on=today + timedelta(days=offset))
     days = parse_days(rest)
     if days is not None:
         if "," in days:  # one day a session, not several

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.app import open_database, serve
 from bot.config import Settings
+from bot.texts import speaking, supported, t
 from sandbox.botapi import BotApiStandIn
 from storage import outbox
 from storage.db import Database
@@ -98,8 +99,11 @@ class Harness:
         return await self._exchange(user_id, update)
 
     async def onboard(self, user_id: int, zone: str = "London") -> None:
-        """Run /start, consent and timezone, as every client does first."""
+        """Run /start, consent and timezone, as every client does first (pressing the buttons
+        in the language of their Telegram app)."""
+        with speaking(supported(self.fake.language_codes.get(user_id))):
+            consent, right = t.CONSENT_YES, t.TIMEZONE_RIGHT
         await self.send(user_id, "/start")
-        await self.press(user_id, "Yes, that's okay")
+        await self.press(user_id, consent)
         await self.send(user_id, zone)
-        await self.press(user_id, "Yes, that's right")
+        await self.press(user_id, right)

@@ -1,0 +1,120 @@
+"""Spanish, German and Russian clients hear Between in their language end to end (fake Bot API):
+onboarding, /new, a nudge and its report, crisis words, the command menu, /language mid-flow."""
+
+from __future__ import annotations
+
+import json
+from datetime import time
+
+import pytest
+
+from bot.texts import speaking, t
+from tests.support.harness import Harness
+from tests.support.nudges import make_due, set_user
+
+SAM = 5101
+LANGUAGES = ("es", "de", "ru")
+# A crisis phrase a client might write in each language (any case, accents as typed).
+CRISIS_WORDS = {
+    "es": "A veces QUIERO MORIR, la verdad",
+    "de": "Manchmal will ich nicht mehr leben. Ich will sterben",
+    "ru": "Иногда я Хочу Умереть",
+}
+
+
+def said(in_language: str, name: str, **values: object) -> str:
+    """The text `name` as the client should see it in `in_language`."""
+    with speaking(in_language):
+        text = getattr(t, name)
+        return text.format(**values) if values else text
+
+
+async def onboard_in(harness: Harness, user_id: int, language: str) -> list[str]:
+    """/start, consent and time zone, pressing the buttons the client sees in their language."""
+    harness.fake.language_codes[user_id] = language
+    replies = await harness.send(user_id, "/start")
+    replies += await harness.press(user_id, said(language, "CONSENT_YES"))
+    replies += await harness.send(user_id, "London")
+    replies += await harness.press(user_id, said(language, "TIMEZONE_RIGHT"))
+    return replies
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_client_is_onboarded_designs_is_nudged_and_reports_in_their_language(
+    harness: Harness, language: str
+) -> None:
+    replies = await onboard_in(harness, SAM, language)
+    assert said(language, "ASK_TIMEZONE") in replies
+    assert t.ASK_TIMEZONE not in replies  # not the English one
+
+    assert await harness.send(SAM, "/new") == [said(language, "ASK_GOAL")]
+    assert await harness.send(SAM, "leer") == [said(language, "ASK_STEP")]
+    assert await harness.send(SAM, "read 10 minutes") == [said(language, "ASK_CONFIDENCE")]
+    assert await harness.send(SAM, "9") == [said(language, "ASK_ANCHOR")]
+    assert await harness.send(SAM, "before bed") == [said(language, "ASK_DAYS")]
+    assert await harness.press(SAM, said(language, "DAYS_EVERY")) == [said(language, "ASK_TIME")]
+    local_time = {"es": "21 h", "de": "um 21 Uhr", "ru": "в 21:00"}[language]
+    assert await harness.send(SAM, local_time) == [said(language, "ASK_IF_THEN")]
+    await harness.press(SAM, said(language, "SKIP"))
+    [card] = await harness.press(SAM, said(language, "SKIP"))
+    assert card.startswith(said(language, "CONFIRM_INTRO"))
+    assert "21:00" in card
+    await harness.press(SAM, said(language, "CONFIRM_SAVE"))
+    await harness.press(SAM, said(language, "REHEARSE_NO"))
+    await set_user(harness, SAM, quiet_start=time(0, 0), quiet_end=time(0, 0))
+
+    before = len(harness.fake.sent(SAM))
+    await make_due(harness, SAM)
+    [nudge] = (await harness.fake.wait_for(SAM, before + 1))[before:]
+    assert "read 10 minutes" in nudge["text"]
+    labels = [label for label, _ in harness.fake.buttons(nudge)]
+    assert said(language, "DID_IT") in labels and t.DID_IT not in labels
+    assert await harness.press(SAM, said(language, "DID_IT")) == [
+        said(language, "ACK_DID"),
+        said(language, "ASK_REFLECTION"),
+    ]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_crisis_words_in_each_language_get_the_resources_in_that_language(
+    harness: Harness, language: str
+) -> None:
+    harness.fake.language_codes[SAM] = language
+    crisis = said(language, "DEFAULT_CRISIS")
+    # Before any consent (nothing stored), and whatever language the words are in.
+    assert await harness.send(SAM, CRISIS_WORDS[language]) == [
+        said(language, "CRISIS_REPLY", crisis=crisis)
+    ]
+    other = LANGUAGES[(LANGUAGES.index(language) + 1) % len(LANGUAGES)]
+    assert await harness.send(SAM, CRISIS_WORDS[other]) == [
+        said(language, "CRISIS_REPLY", crisis=crisis)
+    ]
+
+
+async def test_the_command_menu_is_published_in_every_language_with_english_names(
+    harness: Harness,
+) -> None:
+    default_scope = json.dumps({"type": "default"}, sort_keys=True)
+    fake = harness.fake
+    await fake.wait_until(lambda: len(fake.calls_of("setMyCommands")) > len(LANGUAGES), 30)
+    english = fake.commands[(default_scope, "")]
+    assert english
+    for language in LANGUAGES:
+        menu = harness.fake.commands[(default_scope, language)]
+        assert [c["command"] for c in menu] == [c["command"] for c in english]
+        lines = said(language, "COMMAND_MENU")
+        assert [c["description"] for c in menu] == [lines[c["command"]] for c in menu]
+        assert menu != english
+
+
+async def test_switching_language_mid_flow_speaks_the_new_one_from_the_next_reply(
+    harness: Harness,
+) -> None:
+    await onboard_in(harness, SAM, "en")
+    assert await harness.send(SAM, "/new") == [t.ASK_GOAL]
+    assert await harness.send(SAM, "reading") == [t.ASK_STEP]
+    assert await harness.send(SAM, "/language de") == [
+        said("de", "LANGUAGE_SAVED", language="Deutsch")
+    ]
+    # Telegram still says English; the choice holds, and the open flow goes on in German.
+    assert await harness.send(SAM, "read 10 minutes") == [said("de", "ASK_CONFIDENCE")]
