@@ -36,6 +36,7 @@ from bot.logs import describe
 from bot.outbox import OutboxSender
 from handlers import publish_commands, register
 from scheduler.dispatcher import Dispatcher, SentJournal
+from storage.claims import Claimant
 from storage.db import Database, migrate
 from storage.files import private_folder
 from storage.models import JobStatus, TranscriptionJob, utcnow
@@ -73,6 +74,11 @@ def open_database(settings: Settings) -> Database:
     return Database(settings.resolved_database_url, cipher)
 
 
+def claimant_of(settings: Settings) -> Claimant:
+    """This instance, as the inbox's and the dispatcher's claims name it."""
+    return Claimant(settings.instance, settings.claim_seconds)
+
+
 def build_application(
     settings: Settings, db: Database, clock: Callable[[], datetime] = utcnow
 ) -> BetweenApplication:
@@ -81,7 +87,10 @@ def build_application(
     assert settings.telegram_bot_token
     signer = CallbackSigner(load_or_create_key(settings.data_dir, "callback.key"))
     processor = DurableProcessor(
-        db, flood_burst=settings.flood_burst, flood_rate=settings.flood_rate
+        db,
+        flood_burst=settings.flood_burst,
+        flood_rate=settings.flood_rate,
+        claimant=claimant_of(settings),
     )
     application = (
         ApplicationBuilder()
@@ -103,7 +112,10 @@ def build_application(
         settings=settings, db=db, signer=signer, clock=clock
     )
     replies = SentJournal(settings.data_dir / "sent-replies.journal")
-    application.bot_data[SERVICES_KEY].outbox = OutboxSender(db, application.bot, replies)
+    owner = claimant_of(settings)
+    application.bot_data[SERVICES_KEY].outbox = OutboxSender(
+        db, application.bot, replies, owner.name, timedelta(seconds=owner.seconds)
+    )
     register(application)
     return application
 
@@ -120,6 +132,7 @@ def start_dispatching(
         grace=timedelta(minutes=settings.grace_minutes),
         journal=SentJournal(settings.data_dir / "sent-nudges.journal"),
         clock=services.clock,
+        claimant=claimant_of(settings),
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(

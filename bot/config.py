@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -65,6 +66,15 @@ class Settings(BaseSettings):
     )
     flood_burst: int = Field(default=20, validation_alias="BETWEEN_FLOOD_BURST")
     flood_rate: float = Field(default=1.0, validation_alias="BETWEEN_FLOOD_RATE")
+
+    # Several `between run` processes on one PostgreSQL database (README, "Several instances").
+    # Each needs its own name; the same name again after a restart takes back its own work at once.
+    instance: str = Field(
+        default_factory=socket.gethostname, max_length=64, validation_alias="BETWEEN_INSTANCE"
+    )
+    # How long an update or a nudge stays with the instance that took it before another may take
+    # it over (that instance stopped, or cannot reach the database); renewed at each inbox sweep.
+    claim_seconds: float = Field(default=120.0, gt=0, validation_alias="BETWEEN_CLAIM_SECONDS")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -41,6 +41,7 @@ from bot.rules.crisis import crisis_phrases, crisis_resources, mentions_crisis
 from bot.safety import private_words
 from bot.texts import t
 from storage import inbox
+from storage.claims import SOLO, Claimant
 from storage.db import Database
 from storage.models import InboxStatus, utcnow
 
@@ -90,12 +91,14 @@ def press_fingerprint(update: Update | None) -> str | None:
 
 
 async def store_updates(
-    db: Database, payloads: Sequence[dict[str, Any]], bot: Bot
+    db: Database, payloads: Sequence[dict[str, Any]], bot: Bot, claimant: Claimant | None = None
 ) -> list[Update]:
     """Insert raw updates into the inbox; return the new ones, parsed (duplicates change nothing).
 
     An update that cannot be parsed is stored as failed, without its payload, so it is
-    confirmed and never blocks the updates after it.
+    confirmed and never blocks the updates after it. The new ones are `claimant`'s to handle
+    (another instance, which may have received the same update too, leaves them alone), or
+    anyone's without one.
     """
     if not payloads:
         return []
@@ -110,6 +113,7 @@ async def store_updates(
             "status": InboxStatus.PENDING if parsed[p["update_id"]] else InboxStatus.FAILED,
             "received_at": now,
             "handled_at": None if parsed[p["update_id"]] else now,
+            **(claimant.values(now) if claimant else {}),
         }
         for p in payloads
     ]
@@ -122,10 +126,12 @@ async def requeue_unfinished(db: Database, processor: DurableProcessor) -> int:
     """Hand pending updates that no one is working on (any more) back to the Application.
 
     At start that is everything a stop or crash left unfinished; later, updates whose
-    retries were handed over to this sweep. Only rows not already queued are loaded.
+    retries were handed over to this sweep, and those of another instance that stopped
+    answering (its claim ran out). Only rows not already queued are loaded. Taking them
+    renews this instance's claim on what it holds.
     """
     async with db.session() as session:
-        ids = await inbox.pending_ids(session)
+        ids = await inbox.take_pending(session, processor.claimant)
     wanted = [i for i in ids if processor.wants(i)]
     queued = 0
     # In chunks: one statement holds at most 32,767 parameters on asyncpg, and a chunk's
@@ -226,9 +232,11 @@ class DurableProcessor(BaseUpdateProcessor):
         *,
         flood_burst: int = 20,
         flood_rate: float = 1.0,
+        claimant: Claimant = SOLO,
     ) -> None:
         super().__init__(sys.maxsize)  # in hand, not running: see the class docstring
         self._db = db
+        self.claimant = claimant  # this instance, for the inbox's claims
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._chat_locks: dict[Hashable, asyncio.Lock] = {}
@@ -410,7 +418,9 @@ class DurableProcessor(BaseUpdateProcessor):
         update_id = _update_id(update)
         try:
             async with self._db.sessions() as session:
-                if update_id is not None and not await inbox.still_pending(session, update_id):
+                if update_id is not None and not await inbox.take_for_handling(
+                    session, update_id, self.claimant
+                ):
                     _close(coroutine)
                     return _Result.SKIPPED, None
                 unit = UnitOfWork(session)
@@ -529,7 +539,7 @@ class Poller:
             if not payloads:
                 continue
             try:
-                fresh = await store_updates(self._db, payloads, bot)
+                fresh = await store_updates(self._db, payloads, bot, self._processor.claimant)
             except Exception as error:
                 # Not stored, so not confirmed: Telegram serves the same batch again.
                 store_failures += 1

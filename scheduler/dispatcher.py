@@ -17,10 +17,12 @@ answer and that write. A tick that cannot reach the database backs off and tries
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +38,8 @@ from bot.faults import backoff, is_database_outage, retry_seconds
 from bot.logs import describe
 from bot.texts import t
 from scheduler.cues import checkin_at, fit_quiet_hours, local_now, next_fire
+from storage import deliveries
+from storage.claims import SOLO, Claimant
 from storage.db import Database, insert_ignoring_duplicates
 from storage.files import private_folder
 from storage.models import (
@@ -113,14 +117,37 @@ class SentJournal:
 
     One line per send, appended with a single write(): it survives a kill -9 (the page cache
     outlives the process), so after a restart the nudge is recorded as sent, not sent again.
-    Only the dispatcher of one `between run` process writes it. A write that fails raises
-    JournalUnavailable; the send is still remembered in memory, so this process never repeats it.
+    Instances sharing a data folder share it: each write holds an flock on `<name>.lock`, and
+    forgetting keeps the lines of others. A write that fails raises JournalUnavailable; the send
+    is still remembered in memory, so this process never repeats it.
     """
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._lock_path = path.with_suffix(".lock")
         private_folder(path.parent)
-        self.entries: dict[int, tuple[int, datetime]] = self._read()
+        with self._locked():
+            self.entries: dict[int, tuple[int, datetime]] = self._read()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the journal's lock (held for microseconds by a writer); without a writable
+        folder, go on unlocked: the write that follows says what is wrong."""
+        try:
+            fd = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        except OSError:
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # and with it the lock
+
+    def refresh(self) -> None:
+        """Take in what other instances sharing the folder wrote (one that died among them)."""
+        with self._locked():
+            self.entries.update(self._read())
 
     def _read(self) -> dict[int, tuple[int, datetime]]:
         entries: dict[int, tuple[int, datetime]] = {}
@@ -136,7 +163,8 @@ class SentJournal:
 
     def record(self, delivery_id: int, message_id: int, sent_at: datetime) -> None:
         self.entries[delivery_id] = (message_id, sent_at)
-        self._append(f"{delivery_id} {message_id} {sent_at.isoformat()}\n".encode())
+        with self._locked():
+            self._append(f"{delivery_id} {message_id} {sent_at.isoformat()}\n".encode())
 
     def check(self) -> None:
         """Raise JournalUnavailable if the journal cannot be opened for writing."""
@@ -154,19 +182,25 @@ class SentJournal:
             raise JournalUnavailable(type(error).__name__) from error
 
     def forget(self, delivery_ids: Iterable[int]) -> None:
-        """Drop entries the database now holds (rewritten whole, then swapped in)."""
-        for delivery_id in delivery_ids:
+        """Drop entries the database now holds (rewritten whole, then swapped in), keeping
+        what other instances wrote since this one read the file."""
+        forgotten = set(delivery_ids)
+        for delivery_id in forgotten:
             self.entries.pop(delivery_id, None)
         fresh = self._path.with_suffix(".tmp")
-        try:
-            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as file:
-                file.writelines(
-                    f"{d} {m} {at.isoformat()}\n" for d, (m, at) in self.entries.items()
-                )
-            os.replace(fresh, self._path)
-        except OSError as error:
-            raise JournalUnavailable(type(error).__name__) from error
+        with self._locked():
+            kept = {**self._read(), **self.entries}
+            try:
+                fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as file:
+                    file.writelines(
+                        f"{d} {m} {at.isoformat()}\n"
+                        for d, (m, at) in kept.items()
+                        if d not in forgotten
+                    )
+                os.replace(fresh, self._path)
+            except OSError as error:
+                raise JournalUnavailable(type(error).__name__) from error
 
 
 @dataclass
@@ -190,8 +224,10 @@ class Dispatcher:
         batch: int = 1000,
         clock: Callable[[], datetime] = utcnow,
         journal: SentJournal | None = None,
+        claimant: Claimant = SOLO,
     ) -> None:
         self._db = db
+        self._claimant = claimant  # this instance: what it takes to send, no other sends
         self._bot = bot
         self._signer = signer
         self._grace = grace
@@ -248,7 +284,10 @@ class Dispatcher:
 
     async def settle(self) -> None:
         """Record as sent what the journal says Telegram accepted (after a crash or outage)."""
-        if self._journal is None or not self._journal.entries:
+        if self._journal is None:
+            return
+        self._journal.refresh()
+        if not self._journal.entries:
             return
         entries = dict(self._journal.entries)
         async with self._db.session() as session:
@@ -275,18 +314,7 @@ class Dispatcher:
     async def plan(self, now: datetime) -> int:
         """Turn up to one batch of passed cues into deliveries; return how many."""
         async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(Practice, User)
-                    .join(User, User.id == Practice.user_id)
-                    .where(
-                        Practice.status == PracticeStatus.ACTIVE,
-                        Practice.next_fire_at <= now,
-                    )
-                    .order_by(Practice.next_fire_at)
-                    .limit(self._batch)
-                )
-            ).all()
+            rows = await deliveries.passed_cues(session, now, self._batch)
             planned: list[dict[str, Any]] = []
             for practice, user in rows:
                 planned.extend(self._plan_practice(practice, user))
@@ -316,7 +344,8 @@ class Dispatcher:
         """Send due deliveries, oldest first, one per chat; return whether more are waiting.
 
         Each chat's oldest few are chosen (a window per chat), so one client with a long queue
-        takes one place in the round, not the whole batch.
+        takes one place in the round, not the whole batch. What goes out is claimed for this
+        instance in the same commit; another instance skips it, and that chat, this round.
         """
         due = (
             select(
@@ -342,12 +371,16 @@ class Dispatcher:
                     .where(due.c.place <= PER_CHAT_PER_ROUND)
                     .order_by(Delivery.due_at, Delivery.id)
                     .limit(self._batch)
+                    .with_for_update(skip_locked=True, of=Delivery)
                 )
             ).all()
             outgoing: list[Outgoing] = []
             chats: set[int] = set()
             deferred = changed = 0
             for delivery, practice, user in rows:
+                if deliveries.held_by_another(delivery, self._claimant, now):
+                    chats.add(user.id)  # another instance is sending it: its chat waits
+                    continue
                 reason = await self._reason_not_to_send(session, delivery, practice, user, now)
                 quiet_end = None if reason else after_quiet_hours(delivery, user, now)
                 if reason or quiet_end is None:
@@ -361,6 +394,7 @@ class Dispatcher:
                     deferred += 1  # this chat already gets a message this round
                 else:
                     chats.add(user.id)
+                    deliveries.claim(delivery, self._claimant, now)
                     outgoing.append(self._compose(delivery, practice))
         # All queue at the rate limiter at once, in order, so they leave it oldest first.
         results = await asyncio.gather(

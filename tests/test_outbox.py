@@ -64,6 +64,10 @@ def _failing_commit(db: Database, error: Callable[[], BaseException]) -> Iterato
     def commit(conn: Any) -> None:
         if id(conn) in marking and not raised:
             raised.append(1)
+            # A commit that fails leaves nothing behind at the server: roll the driver's
+            # transaction back, as a dropped connection does. Raising alone leaves asyncpg's
+            # transaction open, and the next use of the pooled connection would commit it.
+            conn.connection.dbapi_connection.rollback()
             raise error()
 
     event.listen(engine, "before_cursor_execute", statement)

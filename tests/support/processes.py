@@ -14,7 +14,7 @@ from bot.config import Settings
 class BotProcess:
     """`between run` as a real process, so it can be killed with SIGKILL."""
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path, **env: str) -> None:
         self.env = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token or "",
@@ -23,6 +23,7 @@ class BotProcess:
             "DATABASE_URL": settings.resolved_database_url,
             "BETWEEN_DATA_DIR": str(settings.data_dir),
             "BETWEEN_POLL_TIMEOUT": "1",
+            **env,  # e.g. BETWEEN_INSTANCE for a second instance
         }
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
