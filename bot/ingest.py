@@ -39,7 +39,7 @@ from bot.faults import backoff, is_database_outage, is_transient, retry_seconds
 from bot.logs import describe
 from bot.rules.crisis import crisis_phrases, crisis_resources, mentions_crisis
 from bot.safety import private_words
-from bot.texts import t
+from bot.texts import speaking, t, use_language
 from storage import inbox
 from storage.claims import SOLO, Claimant
 from storage.db import Database
@@ -70,6 +70,14 @@ def _chat_key(update: object | None) -> int | None:
 
 def _update_id(update: object) -> int | None:
     return update.update_id if isinstance(update, Update) else None
+
+
+def telegram_language(update: object | None) -> str | None:
+    """The language the sender's Telegram is set to: what is spoken before (or without) the
+    database, which may hold the one they chose."""
+    if isinstance(update, Update) and update.effective_user:
+        return update.effective_user.language_code
+    return None
 
 
 def parse_update(payload: dict[str, Any], bot: Bot) -> Update | None:
@@ -330,6 +338,7 @@ class DurableProcessor(BaseUpdateProcessor):
 
     async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         update_id = _update_id(update)
+        use_language(telegram_language(update))  # router.seen then reads the stored one
         while True:
             async with self._slots:
                 result, error = await self._attempt(update, coroutine)
@@ -572,14 +581,15 @@ class Poller:
             if update is None or chat is None:
                 continue
             words = private_words(update)
-            if words and mentions_crisis(words, phrases):
-                if update.update_id in self._crisis_answered:
-                    continue
-                self._crisis_answered.add(update.update_id)
-                reply = t.CRISIS_REPLY.format(crisis=crisis_resources(settings))
-                self._spawn(self._send(chat, reply))
-            else:
-                self._spawn(self._processor.tell_outage(chat))
+            with speaking(telegram_language(update)):  # the task keeps the language
+                if words and mentions_crisis(words, phrases):
+                    if update.update_id in self._crisis_answered:
+                        continue
+                    self._crisis_answered.add(update.update_id)
+                    reply = t.CRISIS_REPLY.format(crisis=crisis_resources(settings))
+                    self._spawn(self._send(chat, reply))
+                else:
+                    self._spawn(self._processor.tell_outage(chat))
 
     async def _send(self, chat_id: int, text: str) -> None:
         try:
