@@ -5,6 +5,8 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BETWEEN_DATA_DIR=/data
+# /healthz and /metrics (and the webhook, with WEBHOOK_URL) on every interface of the container.
+ENV HTTP_HOST=0.0.0.0 HTTP_PORT=8080
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY bot ./bot
@@ -19,4 +21,7 @@ RUN pip install --no-cache-dir . \
 
 USER between
 VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HTTP_PORT', '8080'), timeout=5)"]
 CMD ["between", "run"]

@@ -36,6 +36,16 @@ TOKEN_REFUSED = (
     "(or /revoke there for a new one), then run `between {command}` again."
 )
 
+HTTP_PORT_BUSY = (
+    "Can't listen on HTTP_HOST:HTTP_PORT ({address}): {reason}. Choose another HTTP_PORT (or "
+    "stop what uses it), then run `between {command}` again."
+)
+
+WEBHOOK_REFUSED = (
+    "Telegram refused WEBHOOK_URL ({url}): {reason}. It must be an https:// address on port "
+    "443, 80, 88 or 8443 that reaches HTTP_HOST:HTTP_PORT; then run `between run` again."
+)
+
 
 SANDBOX_PORT = 8800
 PORT_BUSY = (
@@ -128,7 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         if not settings.telegram_bot_token:
             sys.exit(MISSING_TOKEN)
-        from bot.app import TelegramUnreachable, TokenRefused  # the bot's parts load only here
+        # The bot's parts load only here.
+        from bot.app import TelegramUnreachable, TokenRefused, WebhookRefused
+        from bot.web import HttpPortBusy
 
         try:
             asyncio.run(_run_until_signalled(settings, workers_only=args.command == "worker"))
@@ -139,3 +151,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(CANT_REACH.format(url=url, reason=error, command=args.command))
         except TokenRefused:
             sys.exit(TOKEN_REFUSED.format(command=args.command))
+        except HttpPortBusy as error:
+            address = f"{settings.http_host}:{settings.listen_port}"
+            sys.exit(HTTP_PORT_BUSY.format(address=address, reason=error, command=args.command))
+        except WebhookRefused as error:
+            sys.exit(WEBHOOK_REFUSED.format(url=settings.webhook_url, reason=error))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_CLINICIAN_CODE = 12
@@ -15,6 +17,28 @@ WEAK_CLINICIAN_CODE = (
     f"CLINICIAN_CODE is too easy to guess: use at least {MIN_CLINICIAN_CODE} characters "
     "(a few words, or a long random string), then start Between again."
 )
+
+DEFAULT_HTTP_PORT = 8080
+RESERVED_PATHS = ("/healthz", "/metrics")
+# What Telegram accepts as a webhook's secret_token.
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_SECRET_MISSING = (
+    "WEBHOOK_SECRET is required with WEBHOOK_URL: set it to a long random string (letters, "
+    "digits, _ and -), e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+)
+WEBHOOK_SECRET_INVALID = (
+    "WEBHOOK_SECRET may hold only letters, digits, _ and - (1 to 256 of them), as Telegram "
+    "requires: e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+)
+WEBHOOK_PATH_TAKEN = (
+    "WEBHOOK_URL cannot end in {path}: that path serves the bot's own status. Use another "
+    "path, e.g. https://example.org/telegram."
+)
+
+
+def webhook_path(url: str) -> str:
+    """The path Telegram posts to: the path of WEBHOOK_URL ("/" if it has none)."""
+    return urlsplit(url).path or "/"
 
 
 class Settings(BaseSettings):
@@ -67,6 +91,14 @@ class Settings(BaseSettings):
     flood_burst: int = Field(default=20, validation_alias="BETWEEN_FLOOD_BURST")
     flood_rate: float = Field(default=1.0, validation_alias="BETWEEN_FLOOD_RATE")
 
+    # Webhook mode, and the HTTP server of /healthz and /metrics (README, "Webhook mode").
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, repr=False, validate_default=True)
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=1, le=65535)  # webhook mode: 8080
+    # Telegram allows a bot about 30 messages a second overall (more with paid broadcasts).
+    telegram_max_send_rate: float = Field(default=29.0, gt=0)
+
     # Several `between run` processes on one PostgreSQL database (README, "Several instances").
     # Each needs its own name; the same name again after a restart takes back its own work at once.
     instance: str = Field(
@@ -87,6 +119,24 @@ class Settings(BaseSettings):
         """A short code could be guessed within the ceiling on wrong codes."""
         if value and len(value) < MIN_CLINICIAN_CODE:
             raise ValueError(WEAK_CLINICIAN_CODE)
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_path_free(cls, value: str | None) -> str | None:
+        """The webhook cannot share a path with /healthz or /metrics."""
+        if value and webhook_path(value) in RESERVED_PATHS:
+            raise ValueError(WEBHOOK_PATH_TAKEN.format(path=webhook_path(value)))
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A webhook without a secret would let anyone post updates as Telegram."""
+        if info.data.get("webhook_url") and not value:
+            raise ValueError(WEBHOOK_SECRET_MISSING)
+        if value and not SECRET_TOKEN.fullmatch(value):
+            raise ValueError(WEBHOOK_SECRET_INVALID)
         return value
 
     @field_validator("encryption_key")
@@ -114,6 +164,13 @@ class Settings(BaseSettings):
     @property
     def audio_dir(self) -> Path:
         return self.data_dir / "audio"
+
+    @property
+    def listen_port(self) -> int | None:
+        """Where /healthz and /metrics (and the webhook) are served; None: no HTTP server."""
+        if self.http_port is None and self.webhook_url:
+            return DEFAULT_HTTP_PORT
+        return self.http_port
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
+from bot.metrics import Metrics
 from storage.db import Database
 from storage.models import utcnow
 
@@ -49,6 +50,8 @@ class Services:
     # The bot's "now": the dispatcher and handlers read it; `between sandbox` moves it forward.
     clock: Callable[[], datetime] = utcnow
     outbox: OutboxSender | None = None  # sends replies once their update has committed
+    # This process's Prometheus metrics (bot/metrics.py), served at /metrics.
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 class BetweenContext(

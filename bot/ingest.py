@@ -30,7 +30,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram import Bot, Update
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseUpdateProcessor
 from telegram.warnings import PTBUserWarning
 
@@ -40,10 +40,10 @@ from bot.logs import describe
 from bot.rules.crisis import crisis_phrases, crisis_resources, mentions_crisis
 from bot.safety import private_words
 from bot.texts import speaking, t, use_language
-from storage import inbox
+from storage import inbox, outbox
 from storage.claims import SOLO, Claimant
 from storage.db import Database
-from storage.models import InboxStatus, utcnow
+from storage.models import InboxStatus, OutboxKind, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -207,10 +207,21 @@ async def ignore_double_taps(update: Update, context: BetweenContext) -> None:
         return
     if not await inbox.pressed_before(context.session, fingerprint, update.update_id):
         return
-    try:
-        await query.answer(t.ALREADY_NOTED)
-    except BadRequest:
-        logger.info("callback query %s could not be answered (too old)", query.id)
+    # Answered after the commit, like every reply (bot/outbox.py): no Telegram call while
+    # this update's write transaction is open.
+    chat_id = update.effective_chat.id if update.effective_chat else query.from_user.id
+    outbox.add(
+        context.session,
+        chat_id,
+        OutboxKind.ANSWER,
+        update_id=update.update_id,
+        target=query.id,
+        text=t.ALREADY_NOTED,
+    )
+    unit, sender = current_unit.get(), context.services.outbox
+    if sender is not None and chat_id not in unit.outbox_chats:
+        unit.outbox_chats.add(chat_id)
+        unit.after_commit.append(lambda: sender.kick(chat_id))
     raise ApplicationHandlerStop
 
 

@@ -36,6 +36,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.callbacks import CallbackSigner, Kind, keyboard, report_rows
 from bot.faults import backoff, is_database_outage, retry_seconds
 from bot.logs import describe
+from bot.metrics import Metrics
 from bot.texts import t
 from scheduler.cues import checkin_at, fit_quiet_hours, local_now, next_fire
 from storage import deliveries
@@ -209,6 +210,8 @@ class Outgoing:
     chat_id: int
     text: str
     markup: InlineKeyboardMarkup
+    kind: str = ""  # for the metrics: nudge, checkin, snooze
+    due_at: datetime | None = None
 
 
 class Dispatcher:
@@ -225,8 +228,10 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         journal: SentJournal | None = None,
         claimant: Claimant = SOLO,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
+        self._metrics = metrics or Metrics()
         self._claimant = claimant  # this instance: what it takes to send, no other sends
         self._bot = bot
         self._signer = signer
@@ -258,7 +263,9 @@ class Dispatcher:
                         pass
                     if self._stopping or not await self.send_due(self._clock()):
                         break
+                    self._metrics.dispatcher_round()
                     await asyncio.sleep(1.0)
+                self._metrics.dispatcher_round()
             except Exception as error:
                 self._failures += 1
                 delay = backoff(self._failures)
@@ -386,6 +393,8 @@ class Dispatcher:
                 if reason or quiet_end is None:
                     reason = reason or "quiet hours"
                     delivery.status, delivery.note = _status_for(reason), reason
+                    if delivery.status == DeliveryStatus.EXPIRED:
+                        self._metrics.nudges_expired.labels(kind=delivery.kind.value).inc()
                     changed += 1
                 elif quiet_end > now:
                     delivery.due_at = quiet_end  # quiet hours began after it was planned
@@ -450,7 +459,8 @@ class Dispatcher:
             rows.append(
                 [(t.LATER, (Kind.LATER, delivery.id)), (t.THOUGHT_BUTTON, (Kind.THOUGHT,))]
             )
-        return Outgoing(delivery.id, user_id, text, keyboard(self._signer, user_id, rows))
+        markup = keyboard(self._signer, user_id, rows)
+        return Outgoing(delivery.id, user_id, text, markup, delivery.kind.value, delivery.due_at)
 
     async def _send(self, item: Outgoing) -> None:
         try:
@@ -475,6 +485,8 @@ class Dispatcher:
                 self._resume_at = max(self._resume_at, time.monotonic() + retry_seconds(error))
             return
         sent_at = utcnow()
+        if item.due_at is not None:
+            self._metrics.nudge_sent(item.kind, (sent_at - item.due_at).total_seconds())
         journal_error = None
         if self._journal is not None:
             try:

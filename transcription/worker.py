@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.faults import backoff, is_database_outage, is_telegram_hiccup
 from bot.logs import describe
 from bot.messages import split_message
+from bot.metrics import Metrics
 from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
 from bot.texts import t
 from storage.db import Database
@@ -84,9 +85,16 @@ class TranscriptionWorker:
     """One worker: one model, loaded on first use, one job at a time."""
 
     def __init__(
-        self, db: Database, bot: Bot, signer: CallbackSigner, settings: Settings, name: str
+        self,
+        db: Database,
+        bot: Bot,
+        signer: CallbackSigner,
+        settings: Settings,
+        name: str,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
+        self._metrics = metrics or Metrics()
         self._bot = bot
         self._signer = signer
         self._settings = settings
@@ -310,6 +318,11 @@ class TranscriptionWorker:
             path.unlink(missing_ok=True)
             return False
         path.unlink(missing_ok=True)  # retention: none; the transcript is stored
+        result = "failed" if job.status == JobStatus.FAILED else job.problem or "done"
+        self._metrics.transcriptions.labels(result=result).inc()
+        self._metrics.transcription_seconds.observe(
+            (job.finished_at - job.created_at).total_seconds()
+        )
         return True
 
     async def _language(self, job: TranscriptionJob) -> str | None:
