@@ -37,6 +37,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import SERVICES_KEY, BetweenContext, UnitOfWork, current_unit
 from bot.faults import backoff, is_database_outage, is_transient, retry_seconds
 from bot.logs import describe
+from bot.metrics import Metrics
 from bot.rules.crisis import crisis_phrases, crisis_resources, mentions_crisis
 from bot.safety import private_words
 from bot.texts import speaking, t, use_language
@@ -252,9 +253,11 @@ class DurableProcessor(BaseUpdateProcessor):
         flood_burst: int = 20,
         flood_rate: float = 1.0,
         claimant: Claimant = SOLO,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(sys.maxsize)  # in hand, not running: see the class docstring
         self._db = db
+        self.metrics = metrics or Metrics()
         self.claimant = claimant  # this instance, for the inbox's claims
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
@@ -352,7 +355,11 @@ class DurableProcessor(BaseUpdateProcessor):
         use_language(telegram_language(update))  # router.seen then reads the stored one
         while True:
             async with self._slots:
+                started = time.perf_counter()
                 result, error = await self._attempt(update, coroutine)
+                if result is not _Result.SKIPPED:
+                    self.metrics.handler_seconds.observe(time.perf_counter() - started)
+                    self.metrics.updates_handled.labels(result=result.value).inc()
             if result is not _Result.RETRY or update_id is None:
                 if update_id is not None:
                     self._forget(update_id)
@@ -544,9 +551,11 @@ class Poller:
                     read_timeout=self._timeout + 10,
                 )
             except RetryAfter as error:
+                self._processor.metrics.telegram_errors.labels(kind="RetryAfter").inc()
                 await asyncio.sleep(retry_seconds(error))
                 continue
             except TelegramError as error:
+                self._processor.metrics.telegram_errors.labels(kind=type(error).__name__).inc()
                 logger.warning(
                     "getUpdates failed (%s); retrying in %.0f s",
                     type(error).__name__,
@@ -559,7 +568,7 @@ class Poller:
             if not payloads:
                 continue
             try:
-                fresh = await store_updates(self._db, payloads, bot, self._processor.claimant)
+                await self.accept(payloads)
             except Exception as error:
                 # Not stored, so not confirmed: Telegram serves the same batch again.
                 store_failures += 1
@@ -570,16 +579,27 @@ class Poller:
                     type(error).__name__,
                     delay,
                 )
-                if is_database_outage(error):
-                    self._tell_waiting_clients(payloads)
                 await asyncio.sleep(delay)
                 continue
             store_failures = 0
-            self._crisis_answered.clear()
-            self._processor.outage_over()
-            for update in fresh:
-                await self._processor.enqueue(update)
             offset = payloads[-1]["update_id"] + 1
+
+    async def accept(self, payloads: Sequence[dict[str, Any]]) -> None:
+        """Store a batch, then queue the new updates; raise if it could not be stored (after
+        telling waiting clients, if the database is away). The webhook (bot/web.py) too."""
+        try:
+            fresh = await store_updates(
+                self._db, payloads, self._application.bot, self._processor.claimant
+            )
+        except Exception as error:
+            if is_database_outage(error):
+                self._tell_waiting_clients(payloads)
+            raise
+        self._processor.metrics.updates_received.inc(len(fresh))
+        self._crisis_answered.clear()
+        self._processor.outage_over()
+        for update in fresh:
+            await self._processor.enqueue(update)
 
     def _tell_waiting_clients(self, payloads: Sequence[dict[str, Any]]) -> None:
         """The database is away: crisis words still get the crisis resources at once (once
