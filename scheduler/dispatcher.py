@@ -37,7 +37,7 @@ from bot.callbacks import CallbackSigner, Kind, keyboard, report_rows
 from bot.faults import backoff, is_database_outage, retry_seconds
 from bot.logs import describe
 from bot.metrics import Metrics
-from bot.texts import t
+from bot.texts import speaking, t
 from scheduler.cues import checkin_at, fit_quiet_hours, local_now, next_fire
 from storage import deliveries
 from storage.claims import SOLO, Claimant
@@ -404,7 +404,8 @@ class Dispatcher:
                 else:
                     chats.add(user.id)
                     deliveries.claim(delivery, self._claimant, now)
-                    outgoing.append(self._compose(delivery, practice))
+                    with speaking(user.language):  # in the recipient's language
+                        outgoing.append(self._compose(delivery, practice))
         # All queue at the rate limiter at once, in order, so they leave it oldest first.
         results = await asyncio.gather(
             *(self._send(item) for item in outgoing), return_exceptions=True

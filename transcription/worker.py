@@ -33,7 +33,7 @@ from bot.logs import describe
 from bot.messages import split_message
 from bot.metrics import Metrics
 from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
-from bot.texts import t
+from bot.texts import speaking, t
 from storage.db import Database
 from storage.files import new_private_file
 from storage.models import JobStatus, SafetyFlag, TranscriptionJob, User, utcnow
@@ -345,7 +345,10 @@ class TranscriptionWorker:
             return not lease.lost
 
     async def _reply(self, job: TranscriptionJob, lease: _Lease) -> None:
-        text, markup = self._compose(job)
+        # In the client's language as it is now (the one their notes are heard in).
+        language = await self._patiently("look up a language", lambda: self._language(job))
+        with speaking(language):
+            text, markup = self._compose(job)
         parts = split_message(text)
         try:
             for part in parts[:-1]:
