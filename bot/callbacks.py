@@ -38,6 +38,8 @@ class Kind(StrEnum):
     KIND_WORD = "h"  # a supporter's kind word back: link
     FORGET = "f"  # the answer to /forget: yes|no, the user row asked of, when asked
     LANGUAGE = "c"  # the language voice notes are heard in: code
+    WEEK_CHOICE = "y"  # the week's one question: week's last day, choice, practice (0: any)
+    BRING = "b"  # mark something to bring to the session: report, "line" or "none"
 
 
 class CallbackSigner:
@@ -98,11 +100,14 @@ def keyboard(
     )
 
 
-def report_rows(practice_id: int) -> list[list[Button]]:
-    """The three report buttons, under /done's question and under every nudge and check-in."""
-    outcomes = (
+def report_rows(practice_id: int, noticing: bool = False) -> list[list[Button]]:
+    """The three report buttons, under /done's question and under every nudge and check-in;
+    for a noticing practice, "noticed it" (stored as did it) and "not this time"."""
+    outcomes: tuple[tuple[str, Outcome], ...] = (
         (t.DID_IT, Outcome.DID),
         (t.PARTLY, Outcome.PARTLY),
         (t.NOT_TODAY, Outcome.NOT_TODAY),
     )
+    if noticing:
+        outcomes = ((t.NOTICED_IT, Outcome.DID), (t.NOT_THIS_TIME, Outcome.NOT_TODAY))
     return [[(label, (Kind.OUTCOME, practice_id, outcome.value)) for label, outcome in outcomes]]

@@ -11,7 +11,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,14 +19,16 @@ from bot.callbacks import Kind
 from bot.logs import describe
 from bot.messages import split_message
 from bot.rules import summary
+from bot.rules import week as week_rules
 from bot.rules.thought import ThoughtStep
 from bot.texts import t
-from handlers import design
+from handlers import design, week
 from handlers.common import Turn, local_today
 from handlers.practices import card
-from scheduler.cues import local_now
+from scheduler.cues import at_local, local_now
 from storage import codes
 from storage import sharing as sharing_db
+from storage import week as week_db
 from storage.models import Adjustment, Invite, Report, Share, Suggestion, User, utcnow
 
 logger = logging.getLogger(__name__)
@@ -186,7 +188,13 @@ async def refuse(turn: Turn, audited: str | None) -> None:
 
 
 async def gather(
-    session: AsyncSession, client: User, clinician_id: int, since: date, until: date
+    session: AsyncSession,
+    client: User,
+    clinician_id: int,
+    since: date,
+    until: date,
+    *,
+    since_session: bool = False,
 ) -> summary.ClientFacts:
     """What this clinician may see about one client in [since, until], ready to render."""
     seen = await sharing_db.visible(
@@ -209,12 +217,32 @@ async def gather(
             + [r.obstacle_note for r in current if r.obstacle_note],
         )
         reported_days = {r.local_date for r in current}
-        fact.days = [summary.DayMark(r.local_date, r.outcome.value) for r in current] + [
-            summary.DayMark(day, None) for day in set(nudged) - reported_days
+        fact.days = [
+            summary.DayMark(r.local_date, r.outcome.value, r.rehearsal) for r in current
+        ] + [summary.DayMark(day, None) for day in set(nudged) - reported_days]
+        fact.noticing = practice.noticing
+        fact.worth = [(r.local_date, r.worth) for r in current if r.worth]
+        fact.faded = [
+            local_now(client.timezone or "UTC", c.created_at).date()
+            for c in item.changes
+            if c.field == "reward" and c.reason == "fade"
         ]
         facts.append(fact)
     zone = client.timezone or "UTC"
+    choices, marks = await week_db.shared_marks(
+        session,
+        clinician_id,
+        client.id,
+        at_local(since, time(0), zone),
+        at_local(until + timedelta(days=1), time(0), zone),
+        t.CRISIS_SHARED_SINCE,
+    )
+    _, upcoming = week_db.session_times(client, utcnow())
     return summary.ClientFacts(
+        next_session=week_rules.describe_session(upcoming[0], zone) if upcoming else None,
+        since_session=since_session,
+        week_choices=[(local_now(zone, c.chosen_at).date(), c.choice) for c in choices],
+        to_bring=[m.text for m in marks],
         name=client.first_name,
         since=since,
         until=until,
@@ -291,11 +319,15 @@ async def show_summary(turn: Turn, args: list[str]) -> None:
     today = local_today(client)
     since = today - timedelta(days=DEFAULT_DAYS - 1)
     days = int(args[1]) if len(args) > 1 and args[1].isdecimal() else None
+    last_session = week.since_last_session(client, today, utcnow())
     if days:
         since = today - timedelta(days=max(1, min(days, 90)) - 1)
+    elif last_session is not None:  # "since the last session", when one is known
+        since = last_session
     elif share.last_summary_at:
         since = min(local_now(client.timezone or "UTC", share.last_summary_at).date(), today)
-    fact = await gather(turn.session, client, user.id, since, today)
+    since_session = not days and last_session is not None
+    fact = await gather(turn.session, client, user.id, since, today, since_session=since_session)
     await _audit(turn, [client.id], "summary")
     share.last_summary_at = utcnow()
     for part in split_message(summary.render(fact)):
@@ -342,6 +374,16 @@ def _pick(clients: list[User], key: str) -> User | None:
         return clients[int(key) - 1]
     matches = [c for c in clients if c.first_name.lower() == key.lower()]
     return matches[0] if len(matches) == 1 else None
+
+
+async def session_for(turn: Turn, args: list[str]) -> None:
+    """`/session NUMBER_OR_NAME thursday 10:00`: note a linked client's next session."""
+    await turn.user()
+    client = _pick(await _clients(turn), args[0]) if args else None
+    if client is None or len(args) < 2:
+        await turn.say(t.SESSION_CLINICIAN_USAGE if client else t.SUMMARY_UNKNOWN_CLIENT)
+        return
+    await week.set_for_client(turn, client, args[1:])
 
 
 async def suggest(turn: Turn, args: list[str]) -> None:

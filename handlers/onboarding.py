@@ -12,6 +12,7 @@ from handlers.common import Turn, short_answer
 from handlers.safety import crisis_text
 from scheduler.cues import local_now
 from storage import repo
+from storage import week as week_db
 from storage.models import Conversation, PracticeStatus, utcnow
 
 FLOW = "onboarding"
@@ -116,6 +117,7 @@ async def _save_zone(turn: Turn, zone: str) -> None:
     for practice in await repo.listed_practices(turn.session, turn.user_id):
         if practice.status == PracticeStatus.ACTIVE:
             repo.schedule(practice, zone)
+    week_db.reschedule(user)  # the look back and the session follow the zone too
     await repo.clear_conversation(turn.session, turn.user_id)
     await turn.say(t.TIMEZONE_SAVED.format(zone=zone))
     if first_time:

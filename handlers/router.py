@@ -30,6 +30,7 @@ from handlers import (
     supporters,
     thought,
     voice,
+    week,
 )
 from handlers.common import Flow, Turn
 from storage import repo
@@ -38,7 +39,7 @@ from storage.models import Conversation, User
 logger = logging.getLogger(__name__)
 
 # Each flow module is a Flow: FLOW, prompt(turn, conversation), answer(turn, conversation, ...).
-_FLOWS: tuple[Flow, ...] = (onboarding, design, practices, reports, thought, supporters)
+_FLOWS: tuple[Flow, ...] = (onboarding, design, practices, reports, thought, supporters, week)
 FLOWS: dict[str, Flow] = {flow.FLOW: flow for flow in _FLOWS}
 
 
@@ -169,6 +170,16 @@ class Command:
             await self.handler(turn)
 
 
+async def _session(turn: Turn, args: list[str]) -> None:
+    """`/session`: a clinician notes a linked client's (`/session 2 thursday 10:00`); a client
+    sees or notes their own, after the same check as any client's command."""
+    found = await turn.session.get(User, turn.user_id)
+    if found is not None and found.is_clinician and args:
+        await clinician.session_for(turn, args)
+    elif await _passes(turn, Needs.READY, Who.CLIENT):
+        await week.session(turn, args)
+
+
 def _timezone(turn: Turn, args: list[str]) -> Awaitable[None]:
     return onboarding.change_timezone(turn, " ".join(args))
 
@@ -190,6 +201,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("resume", nudges.resume_all),
     Command("quiet", nudges.quiet_hours, args=True),
     Command("checkin", nudges.checkin_time, args=True),
+    Command("week", week.show, args=True),
+    Command("session", _session, Needs.NOTHING, Who.ANYONE, args=True),
     Command("cancel", cancel, Needs.NOTHING, Who.ANYONE),
     Command("mydata", privacy.mydata_command, Needs.NOTHING, Who.ANYONE),  # before consent too
     Command("forget", privacy.forget_command, Needs.NOTHING, Who.ANYONE),
@@ -336,6 +349,8 @@ BUTTON_ROUTES: dict[str, ButtonRoute] = {
     Kind.KIND_WORD: ButtonRoute(supporters.start_reply, 1, Needs.NOTHING, Who.SUPPORTER),
     Kind.FORGET: ButtonRoute(privacy.on_forget, 3, Needs.NOTHING, Who.ANYONE),
     Kind.LANGUAGE: ButtonRoute(language.on_button, 1, Needs.CONSENT),
+    Kind.WEEK_CHOICE: ButtonRoute(week.on_choice, 3),
+    Kind.BRING: ButtonRoute(week.on_bring, 1),
 }
 
 

@@ -28,18 +28,20 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.callbacks import CallbackSigner, Kind, keyboard, report_rows
 from bot.faults import backoff, is_database_outage, retry_seconds
 from bot.logs import describe
-from bot.metrics import Metrics
+from bot.rules import summary
 from bot.texts import speaking, t
+from scheduler import lookback
 from scheduler.cues import checkin_at, fit_quiet_hours, local_now, next_fire
 from storage import deliveries
+from storage import week as week_db
 from storage.claims import SOLO, Claimant
 from storage.db import Database, insert_ignoring_duplicates
 from storage.files import private_folder
@@ -68,7 +70,7 @@ def is_paused(user: User, local_date: date) -> bool:
 
 
 def plan_delivery(
-    kind: DeliveryKind, key: str, practice: Practice, user: User, cue_at: datetime
+    kind: DeliveryKind, key: str, practice: Practice | None, user: User, cue_at: datetime
 ) -> dict[str, Any]:
     """A delivery row for `cue_at`, moved or skipped by the client's quiet hours and pause."""
     zone = user.timezone or "UTC"
@@ -76,7 +78,7 @@ def plan_delivery(
     row = {
         "key": key,
         "kind": kind,
-        "practice_id": practice.id,
+        "practice_id": practice.id if practice else None,  # none: the week's look back
         "user_id": user.id,
         "cue_at": cue_at,
         "due_at": cue_at,
@@ -212,6 +214,7 @@ class Outgoing:
     markup: InlineKeyboardMarkup
     kind: str = ""  # for the metrics: nudge, checkin, snooze
     due_at: datetime | None = None
+    chart: summary.ClientFacts | None = None  # the week's picture, drawn and sent first
 
 
 class Dispatcher:
@@ -228,10 +231,8 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         journal: SentJournal | None = None,
         claimant: Claimant = SOLO,
-        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
-        self._metrics = metrics or Metrics()
         self._claimant = claimant  # this instance: what it takes to send, no other sends
         self._bot = bot
         self._signer = signer
@@ -263,9 +264,7 @@ class Dispatcher:
                         pass
                     if self._stopping or not await self.send_due(self._clock()):
                         break
-                    self._metrics.dispatcher_round()
                     await asyncio.sleep(1.0)
-                self._metrics.dispatcher_round()
             except Exception as error:
                 self._failures += 1
                 delay = backoff(self._failures)
@@ -325,11 +324,31 @@ class Dispatcher:
             planned: list[dict[str, Any]] = []
             for practice, user in rows:
                 planned.extend(self._plan_practice(practice, user))
+            planned.extend(await self._plan_week(session, now))
             if planned:
                 await session.execute(
                     insert_ignoring_duplicates(self._dialect, Delivery, planned, "key")
                 )
         return len(rows)
+
+    async def _plan_week(self, session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
+        """The week's look back and the day-before "anything to bring?" (README, "The week"):
+        planned like a nudge, then each client's next one set; a first one for new clients."""
+        for user in await week_db.unplanned_users(session, self._batch):
+            week_db.reschedule(user, now)
+        rows = []
+        looks, brings = await week_db.due_users(session, now, self._batch)
+        for kind, users in ((DeliveryKind.BRING, brings), (DeliveryKind.WEEK, looks)):
+            for user in users:
+                planned = lookback.plan_rows(user, kind)
+                if planned is None:
+                    continue
+                key, cue_at = planned
+                rows.append(plan_delivery(kind, key, None, user, cue_at))
+                week_db.reschedule(
+                    user, cue_at, look=kind == DeliveryKind.WEEK, bring=kind == DeliveryKind.BRING
+                )
+        return rows
 
     def _plan_practice(self, practice: Practice, user: User) -> list[dict[str, Any]]:
         cue_at = practice.next_fire_at
@@ -354,33 +373,14 @@ class Dispatcher:
         takes one place in the round, not the whole batch. What goes out is claimed for this
         instance in the same commit; another instance skips it, and that chat, this round.
         """
-        due = (
-            select(
-                Delivery.id,
-                func.row_number()
-                .over(partition_by=Delivery.user_id, order_by=(Delivery.due_at, Delivery.id))
-                .label("place"),
-            )
-            .where(
-                Delivery.status == DeliveryStatus.PENDING,
-                Delivery.due_at <= now,
-                Delivery.id.not_in(list(self._journal.entries) if self._journal else []),
-            )
-            .subquery()
-        )
         async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(Delivery, Practice, User)
-                    .join(due, due.c.id == Delivery.id)
-                    .join(Practice, Practice.id == Delivery.practice_id)
-                    .join(User, User.id == Delivery.user_id)
-                    .where(due.c.place <= PER_CHAT_PER_ROUND)
-                    .order_by(Delivery.due_at, Delivery.id)
-                    .limit(self._batch)
-                    .with_for_update(skip_locked=True, of=Delivery)
-                )
-            ).all()
+            rows = await deliveries.due_to_send(
+                session,
+                now,
+                batch=self._batch,
+                per_chat=PER_CHAT_PER_ROUND,
+                sent=list(self._journal.entries) if self._journal else [],
+            )
             outgoing: list[Outgoing] = []
             chats: set[int] = set()
             deferred = changed = 0
@@ -393,8 +393,6 @@ class Dispatcher:
                 if reason or quiet_end is None:
                     reason = reason or "quiet hours"
                     delivery.status, delivery.note = _status_for(reason), reason
-                    if delivery.status == DeliveryStatus.EXPIRED:
-                        self._metrics.nudges_expired.labels(kind=delivery.kind.value).inc()
                     changed += 1
                 elif quiet_end > now:
                     delivery.due_at = quiet_end  # quiet hours began after it was planned
@@ -405,6 +403,15 @@ class Dispatcher:
                     chats.add(user.id)
                     deliveries.claim(delivery, self._claimant, now)
                     with speaking(user.language):  # in the recipient's language
+                        if practice is None:  # the week's look back, or "anything to bring?"
+                            composed = await lookback.compose(session, delivery, user, now)
+                            if composed is None:
+                                delivery.status = DeliveryStatus.SKIPPED
+                                delivery.note = "nothing"
+                                changed += 1
+                                continue
+                            outgoing.append(self._compose_week(delivery, composed))
+                            continue
                         outgoing.append(self._compose(delivery, practice))
         # All queue at the rate limiter at once, in order, so they leave it oldest first.
         results = await asyncio.gather(
@@ -424,19 +431,19 @@ class Dispatcher:
         self,
         session: AsyncSession,
         delivery: Delivery,
-        practice: Practice,
+        practice: Practice | None,
         user: User,
         now: datetime,
     ) -> str | None:
         if now - delivery.due_at > self._grace:
             return "too late"
-        if practice.status != PracticeStatus.ACTIVE:
+        if practice is not None and practice.status != PracticeStatus.ACTIVE:
             return "practice not active"
         if not user.active:
             return "inactive"
         if is_paused(user, delivery.local_date):
             return "paused"
-        if delivery.kind in (DeliveryKind.CHECKIN, DeliveryKind.SNOOZE):
+        if practice is not None and delivery.kind in (DeliveryKind.CHECKIN, DeliveryKind.SNOOZE):
             reported = await session.scalar(
                 select(
                     exists().where(
@@ -452,10 +459,13 @@ class Dispatcher:
     def _compose(self, delivery: Delivery, practice: Practice) -> Outgoing:
         user_id = delivery.user_id
         if delivery.kind == DeliveryKind.CHECKIN:
-            text = t.CHECKIN.format(step=practice.step)
+            checkin = t.NOTICE_QUESTION if practice.noticing else t.CHECKIN
+            text = checkin.format(step=practice.step)
         else:
-            text = t.nudge(practice.anchor, practice.step, practice.if_then)
-        rows = report_rows(practice.id)
+            text = t.nudge(
+                practice.anchor, practice.step, practice.if_then, practice.space, practice.noticing
+            )
+        rows = report_rows(practice.id, practice.noticing)
         if delivery.kind != DeliveryKind.CHECKIN:
             rows.append(
                 [(t.LATER, (Kind.LATER, delivery.id)), (t.THOUGHT_BUTTON, (Kind.THOUGHT,))]
@@ -463,7 +473,36 @@ class Dispatcher:
         markup = keyboard(self._signer, user_id, rows)
         return Outgoing(delivery.id, user_id, text, markup, delivery.kind.value, delivery.due_at)
 
+    def _compose_week(self, delivery: Delivery, composed: lookback.Composed) -> Outgoing:
+        markup = keyboard(self._signer, delivery.user_id, composed.rows)
+        return Outgoing(
+            delivery.id,
+            delivery.user_id,
+            composed.text,
+            markup,
+            delivery.kind.value,
+            delivery.due_at,
+            composed.chart,
+        )
+
+    async def _send_chart(self, item: Outgoing) -> None:
+        """The week's picture before its words; a picture that cannot go leaves the words to."""
+        assert item.chart is not None
+        try:
+            picture = await asyncio.to_thread(summary.chart, item.chart)
+            await self._bot.send_photo(
+                item.chat_id, InputFile(picture, filename="week.png"), caption=t.WEEK_CHART_CAPTION
+            )
+        except Exception as error:
+            logger.warning(
+                "delivery %s: the week's picture was not sent: %s",
+                item.delivery_id,
+                type(error).__name__,
+            )
+
     async def _send(self, item: Outgoing) -> None:
+        if item.chart is not None:
+            await self._send_chart(item)
         try:
             message = await self._bot.send_message(
                 item.chat_id, item.text, reply_markup=item.markup
@@ -486,8 +525,6 @@ class Dispatcher:
                 self._resume_at = max(self._resume_at, time.monotonic() + retry_seconds(error))
             return
         sent_at = utcnow()
-        if item.due_at is not None:
-            self._metrics.nudge_sent(item.kind, (sent_at - item.due_at).total_seconds())
         journal_error = None
         if self._journal is not None:
             try:

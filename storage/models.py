@@ -74,6 +74,8 @@ class DeliveryKind(enum.StrEnum):
     NUDGE = "nudge"
     CHECKIN = "checkin"
     SNOOZE = "snooze"
+    WEEK = "week"  # the week's look back (no practice)
+    BRING = "bring"  # the day before a session: anything to bring? (no practice)
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -123,6 +125,15 @@ class User(Base):
     paused_until: Mapped[date | None] = mapped_column(Date)
     is_clinician: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The week's look back: the day and time they chose (None: the evening before their next
+    # session, else Sunday evening), and when it is next due, planned by the dispatcher.
+    week_day: Mapped[str | None] = mapped_column(String(3))
+    week_time: Mapped[time | None] = mapped_column(Time)
+    next_week_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The next session (the first of them when weekly), and the day-before "anything to bring?".
+    session_at: Mapped[datetime | None]
+    session_weekly: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_bring_at: Mapped[datetime | None] = mapped_column(index=True)
 
     practices: Mapped[list[Practice]] = relationship(
         back_populates="user", order_by="Practice.id", cascade="all, delete-orphan"
@@ -145,6 +156,11 @@ class Practice(Base):
     cue_time: Mapped[time] = mapped_column(Time)
     if_then: Mapped[str | None] = mapped_column(EncryptedText)
     reward: Mapped[str | None] = mapped_column(EncryptedText)
+    # What the client put in plain view where it happens, shown with the nudge.
+    space: Mapped[str | None] = mapped_column(EncryptedText)
+    # A practice of noticing ("notice when I start to avoid something"): "noticed it / not
+    # this time" (stored as did / not today), no "what got in the way?" after a not.
+    noticing: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[PracticeStatus] = mapped_column(
         _enum(PracticeStatus), default=PracticeStatus.ACTIVE
     )
@@ -169,6 +185,10 @@ class Report(Base):
     obstacle: Mapped[Obstacle | None] = mapped_column(EncryptedChoice(Obstacle))
     obstacle_note: Mapped[str | None] = mapped_column(EncryptedText)
     reflection: Mapped[str | None] = mapped_column(EncryptedText)
+    # After repeated "didn't feel useful": what would make it worth doing, for the clinician.
+    worth: Mapped[str | None] = mapped_column(EncryptedText)
+    # The first try, rehearsed right after /new.
+    rehearsal: Mapped[bool] = mapped_column(Boolean, default=False)
     local_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -198,7 +218,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(96), unique=True)
     kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind))
-    practice_id: Mapped[int] = mapped_column(
+    practice_id: Mapped[int | None] = mapped_column(
         ForeignKey("practices.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -288,6 +308,8 @@ class TranscriptionJob(Base):
     declared_seconds: Mapped[int | None] = mapped_column(Integer)
     flow: Mapped[str | None] = mapped_column(String(32))
     step: Mapped[str | None] = mapped_column(String(32))
+    # The report this note is the reflection of (sent at a report's "what made it easier?").
+    report_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.PENDING)
     problem: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -77,7 +77,9 @@ def test_the_look_back_comes_the_evening_before_the_next_session(zone: str) -> N
 
 def test_without_a_session_the_look_back_comes_on_sunday_evening_local() -> None:
     for zone in ("Europe/London", "Asia/Kolkata", "Pacific/Auckland"):
-        due = week.next_look_back(zone, local(zone, 2026, 12, 2, 9), day=None, at=None, upcoming=[])
+        due = week.next_look_back(
+            zone, local(zone, 2026, 12, 2, 9), day=None, at=None, upcoming=[]
+        )
         assert due == local(zone, 2026, 12, 6, 18, 0)
 
 
@@ -85,9 +87,10 @@ def test_the_look_back_keeps_sunday_18_local_over_the_spring_change() -> None:
     zone = "America/New_York"  # clocks go forward on Sunday 8 March 2026
     due = week.next_look_back(zone, local(zone, 2026, 3, 4, 9), day=None, at=None, upcoming=[])
     assert due == local(zone, 2026, 3, 8, 18, 0)
-    assert due.astimezone(ZoneInfo(zone)).utcoffset() != local(zone, 2026, 3, 4, 9).astimezone(
-        ZoneInfo(zone)
-    ).utcoffset()
+    assert (
+        due.astimezone(ZoneInfo(zone)).utcoffset()
+        != local(zone, 2026, 3, 4, 9).astimezone(ZoneInfo(zone)).utcoffset()
+    )
 
 
 def test_the_clients_own_time_wins_and_a_passed_evening_gives_the_next_session_one() -> None:

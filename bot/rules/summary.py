@@ -17,6 +17,7 @@ class DayMark:
 
     day: date
     outcome: str | None
+    rehearsal: bool = False  # the first try, rehearsed right after /new
 
 
 @dataclass
@@ -32,6 +33,15 @@ class PracticeFacts:
     adjustments: list[str] = field(default_factory=list)
     reflections: list[str] = field(default_factory=list)
     days: list[DayMark] = field(default_factory=list)
+    # Practice depth: a noticing practice ("did" is "noticed it"), the local days a reward was
+    # faded, and what would make it worth doing, in the client's words, by day.
+    noticing: bool = False
+    faded: list[date] = field(default_factory=list)
+    worth: list[tuple[date, str]] = field(default_factory=list)
+
+    @property
+    def rehearsals(self) -> int:
+        return sum(1 for mark in self.days if mark.rehearsal)
 
     @property
     def tries(self) -> int:
@@ -48,6 +58,12 @@ class ClientFacts:
     voice_notes: list[str]
     last_report: date | None
     crisis: list[str] = field(default_factory=list)  # flagged messages, already described
+    # The week and the session: the next one (described in the client's zone), whether the
+    # period starts at the last one, the weekly choices (local day, choice) and marks to bring.
+    next_session: str | None = None
+    since_session: bool = False
+    week_choices: list[tuple[date, str]] = field(default_factory=list)
+    to_bring: list[str] = field(default_factory=list)
 
 
 def attention(client: ClientFacts, today: date) -> int:
@@ -84,32 +100,67 @@ def _trend(now: int, before: int) -> str:
     return t.TREND_SAME
 
 
+def _counts(practice: PracticeFacts) -> str:
+    """How it went; reports that came with no nudge in the period (by /done) are said so, not
+    counted "of 0 nudges"."""
+    if practice.planned == 0 and not practice.counts:
+        return t.SUMMARY_COUNTS_NONE
+    text = t.SUMMARY_COUNTS if practice.planned else t.SUMMARY_COUNTS_UNNUDGED
+    return text.format(
+        did=practice.counts["did"],
+        partly=practice.counts["partly"],
+        not_today=practice.counts["not_today"],
+        planned=practice.planned,
+        trend=_trend(practice.tries, practice.previous["did"] + practice.previous["partly"]),
+    )
+
+
+def _depth_lines(practice: PracticeFacts) -> list[str]:
+    """Noticings, rehearsals, rewards faded and what would make it worth doing."""
+    lines = []
+    if practice.noticing:
+        lines.append(
+            t.SUMMARY_NOTICINGS.format(
+                noticed=practice.counts["did"], not_noticed=practice.counts["not_today"]
+            )
+        )
+    if practice.rehearsals:
+        lines.append(t.SUMMARY_REHEARSALS.format(count=practice.rehearsals))
+    if practice.faded:
+        lines.append(t.SUMMARY_FADED.format(count=len(practice.faded)))
+    lines += [t.SUMMARY_WORTH.format(text=words) for _, words in practice.worth]
+    return lines
+
+
 def render(client: ClientFacts) -> str:
     """The summary as text for a phone: one block per practice, then what the client wrote."""
     lines = [t.SUMMARY_TITLE.format(name=client.name, since=client.since, until=client.until)]
+    if client.since_session:
+        lines[0] += " " + t.SUMMARY_SINCE_SESSION
+    if client.next_session:
+        lines.append(t.SUMMARY_NEXT_SESSION.format(when=client.next_session))
     if client.crisis:
         lines += ["", t.SUMMARY_CRISIS_TITLE, *client.crisis]
     for practice in client.practices:
         lines += ["", practice.card + (t.SUMMARY_TALK_FLAG if practice.talk_over else "")]
-        lines.append(
-            t.SUMMARY_COUNTS.format(
-                did=practice.counts["did"],
-                partly=practice.counts["partly"],
-                not_today=practice.counts["not_today"],
-                planned=practice.planned,
-                trend=_trend(
-                    practice.tries, practice.previous["did"] + practice.previous["partly"]
-                ),
-            )
-        )
+        lines.append(_counts(practice))
         if practice.obstacles:
             got_in_the_way = ", ".join(
                 f"{t.OBSTACLES.get(k, k).lower()} × {n}"
                 for k, n in practice.obstacles.most_common()
             )
             lines.append(t.SUMMARY_OBSTACLES.format(items=got_in_the_way))
+        lines += _depth_lines(practice)
         lines += [t.SUMMARY_CHANGE.format(change=c) for c in practice.adjustments]
         lines += [t.SUMMARY_REFLECTION.format(text=r) for r in practice.reflections]
+    if client.week_choices:
+        lines.append("")
+        lines += [
+            t.SUMMARY_WEEK_CHOICE.format(day=day, choice=t.WEEK_CHOICE_NOTES.get(choice, choice))
+            for day, choice in client.week_choices
+        ]
+    if client.to_bring:
+        lines += ["", t.SUMMARY_TO_BRING_TITLE, *(f"“{text}”" for text in client.to_bring)]
     if client.thought_records:
         lines += ["", t.SUMMARY_THOUGHTS_TITLE, *client.thought_records]
     if client.voice_notes:
@@ -173,6 +224,17 @@ def safe_cell(value: object) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
+def _csv_outcome(practice: PracticeFacts, mark: DayMark) -> str:
+    """A day's outcome as the CSV says it: a noticing practice's are "noticed" / "not noticed",
+    a rehearsed first try is marked."""
+    if mark.outcome is None:
+        return "no answer"
+    outcome = mark.outcome
+    if practice.noticing:
+        outcome = {"did": "noticed", "not_today": "not noticed"}.get(outcome, outcome)
+    return f"{outcome} (rehearsal)" if mark.rehearsal else outcome
+
+
 def to_csv(client: ClientFacts) -> bytes:
     """One row per practice and day, for the clinician's records; every cell made safe to
     open in a spreadsheet (the client's name and words are theirs, not formulas)."""
@@ -185,8 +247,21 @@ def to_csv(client: ClientFacts) -> bytes:
                 client.name,
                 practice.card,
                 mark.day.isoformat(),
-                mark.outcome or "no answer",
+                _csv_outcome(practice, mark),
                 practice.talk_over,
             ]
             writer.writerow([safe_cell(cell) for cell in row])
+        depth = [(day, "reward faded") for day in practice.faded]
+        depth += [(day, f"worth doing if: {words}") for day, words in practice.worth]
+        for day, what in sorted(depth, key=lambda item: item[0]):
+            row = [client.name, practice.card, day.isoformat(), what, practice.talk_over]
+            writer.writerow([safe_cell(cell) for cell in row])
+    # The week and the session, one row each, named in the practice column.
+    extra = [["weekly choice", on.isoformat(), choice] for on, choice in client.week_choices]
+    extra += [["to bring", "", text] for text in client.to_bring]
+    if client.next_session:
+        extra.append(["next session", "", client.next_session])
+    for what, when, value in extra:
+        row = [client.name, what, when, value, ""]
+        writer.writerow([safe_cell(cell) for cell in row])
     return buffer.getvalue().encode()

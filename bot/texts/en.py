@@ -73,7 +73,8 @@ ASK_GOAL = _(
 )
 ASK_STEP = _(
     "What's the smallest version of that which would still count? "
-    'Make it almost too easy, like "say one clear sentence out loud".'
+    'Make it almost too easy, like "say one clear sentence out loud". It can also be '
+    'something to notice, like "notice when I start to avoid something".'
 )
 ASK_CONFIDENCE = _("How sure are you that you'd do this, from 0 to 10?")
 CONFIDENCE_LOW = _(
@@ -108,8 +109,8 @@ ASK_IF_THEN = _(
     '"If ___, then I will ___". Or skip this.'
 )
 ASK_REWARD = _(
-    "Is there a small reward you'd enjoy right after? A favourite song, a cup of tea... "
-    "Or skip this."
+    "Is there a small reward you'd enjoy right after? A favourite song, a cup of tea, "
+    'or a rule like "ten minutes of reading earns two minutes of my game". Or skip this.'
 )
 SKIP = _("Skip")
 CONFIRM_INTRO = _("Here's your practice, in your words:")
@@ -124,6 +125,7 @@ FIELD_LABELS = {
     "time": _("Time"),
     "if_then": _("If-then plan"),
     "reward": _("Reward"),
+    "space": _("In plain view"),
 }
 PRACTICE_SAVED = _(
     "Saved. I'll nudge you {when}. You can tell me how it went any time with /done."
@@ -162,7 +164,7 @@ NOT_TODAY = _("Not today")
 ACK_DID = _("That's a real try, and it counts. Well done.")
 ACK_PARTLY = _("Partly is a success. Every try counts.")
 REWARD_NOW = _("Time for your reward: {reward}.")
-ASK_REFLECTION = _("One line, if you like: what made it easier?")
+ASK_REFLECTION = _("One line, if you like: what made it easier? A voice note works too.")
 REFLECTION_SAVED = _("Thanks, noted.")
 ACK_NOT_TODAY = _("Thanks for telling me; that's useful, not a failure. What got in the way?")
 OBSTACLES = {
@@ -177,8 +179,8 @@ ASK_OTHER_OBSTACLE = _("What got in the way? A few words is plenty.")
 YOUR_PLAN = _("Your plan for this: {if_then}")
 OFFER_FOR = {
     "forgot": _("Let's make the moment easier to notice. What would help?"),
-    "too_big": _('Let\'s make it smaller. How about: "{proposal}"?'),
-    "no_time": _("Would a shorter version or other days fit better?"),
+    "too_big": _("Let's make it smaller. Which of these fits?"),
+    "no_time": _("Would a smaller version or other days fit better?"),
     "pressure": _(
         "You can't fail at this: any try counts, even a rough one. "
         'Want to lower the bar? How about: "{proposal}"?'
@@ -197,8 +199,10 @@ OPTION_LABELS = {
     "pause": _("Pause it for now"),
     "talk_over": _("Talk it over with my clinician"),
     "use_proposal": _("Use that"),
+    "first_move": _("Just the first move, or getting ready"),
+    "space": _("Put something in plain view"),
+    "drop": _("Let it go for now"),
 }
-SMALLER_FIRST_STEP = _("just the first step of it: {step}")
 LOWER_BAR = _("{step}, any way at all (a rough try counts)")
 NO_NAME = _("there")
 TRAP_LINE = _("• {label}: {why}")
@@ -212,12 +216,102 @@ RETHINK_OFFER = _(
 )
 STEP_UP_OFFER = N_(
     "That's {count} time in a row. If it feels right, want to try a slightly bigger "
-    "version? Only if you'd like to.",
+    "version, or the same somewhere new? Only if you'd like to.",
     "That's {count} times in a row. If it feels right, want to try a slightly bigger "
-    "version? Only if you'd like to.",
+    "version, or the same somewhere new? Only if you'd like to.",
 )
 STEP_UP_YES = _("Yes, a little bigger")
 ASK_STEP_UP = _("What would the slightly bigger version be?")
+
+# ---------------------------------------------------------------- shaping a practice further
+# Rehearse the first step (reference 000: "Rehearse the First Step in Session").
+REHEARSE_OFFER = _("Want to try the tiniest version right now, just once?")
+REHEARSE_YES = _("Yes, right now")
+REHEARSE_NO = _("Not now")
+REHEARSE_GO = _("Go ahead, I'll wait: {step}. However it goes, tell me when you've tried it.")
+REHEARSE_TRIED = _("I tried it")
+REHEARSE_DONE = _("That's your first try, and it counts. Well done.")
+REHEARSE_LATER = _("That's fine. I'll nudge you at the moment you chose.")
+# Smaller versions that fit the articles' examples (000: "once this week instead of five?").
+VERSION_LABELS = {
+    "shorter": _("Shorter: {step}"),
+    "fewer": _("Once this week instead of {was}"),
+    "voice": _("By voice: {step}"),
+}
+ONCE = _("once")
+ONCE_THIS_WEEK = _("once this week")
+EVERY_DAY_WORDS = _("every day")
+DAYS_A_WEEK = N_("{count} day a week", "{count} days a week")
+SAY = _("say")
+IN_A_VOICE_NOTE = _("{step} in a voice note")
+BY_VOICE_NOTE = _("{step}, by voice note")
+ASK_FIRST_MOVE = _(
+    "What's the very first move, or just getting ready? "
+    'For example "open the notebook" or "put my shoes by the door".'
+)
+# Set up the space (000: "Design Spaces That Nudge Quick Starts").
+ASK_SPACE = _(
+    "What could you put in plain view, where it happens? "
+    'For example "the notebook is on the kettle".'
+)
+SPACE_LINE = _("In plain view: {space}")
+# Notice first, act later (001: "Introduce Concepts, Delay Behavior Changes").
+NOTICING_MARK = _("Something to notice: I'll ask whether you noticed it.")
+NOTICE_QUESTION = _("Did you notice it today? {step}")
+NUDGE_NOTICE = _("Did you notice it today?")
+NOTICED_IT = _("Noticed it")
+NOT_THIS_TIME = _("Not this time")
+ACK_NOTICED = _("You noticed it. That is the practice, and it counts.")
+ACK_NOT_NOTICED = _("That's fine: noticing comes and goes. I'll ask again next time.")
+ASK_NOTICE_REFLECTION = _(
+    "One line, if you like: what was happening when you noticed it? A voice note works too."
+)
+ACT_OFFER = N_(
+    "You've noticed it {count} time now. Want to turn it into one small thing to do "
+    "when you notice it? Only if you'd like to.",
+    "You've noticed it {count} times now. Want to turn it into one small thing to do "
+    "when you notice it? Only if you'd like to.",
+)
+ACT_YES = _("Yes, a small action")
+ASK_ACTION = _(
+    "What small thing could you do when you notice it? "
+    'For example "take one slow breath, then say what I need".'
+)
+# Rewards that fit and fade (000: "the reward can be faded as confidence grows").
+REWARD_RULE_NOW = _("Your rule: {reward}. Enjoy it.")
+ASK_FADE = _(
+    'Your reward has been "{reward}". Keep it, or let it fade now that this is getting easier?'
+)
+FADE_KEEP = _("Keep the reward")
+FADE_YES = _("Let it fade")
+FADED = _("Okay, the reward fades. The practice is becoming your own.")
+REWARD_KEPT = _("The reward stays. Enjoy it.")
+# Practice across settings (004: "varying practice conditions").
+STEP_UP_NEW = _("The same, somewhere new")
+ASK_SOMEWHERE_NEW = _(
+    "Where or when would be new for it? Pick a moment you already have, "
+    'like "at work after lunch" or "when I\'m with a friend".'
+)
+# Motivation or friction (000: "Is this a motivation issue, or a friction issue?").
+ASK_WORTH = _(
+    "Thanks for saying so; that matters. What would make it worth doing for you? "
+    "In your own words; your clinician will see them. Or skip this."
+)
+WORTH_SAVED = _("Thank you. I've kept your words for your clinician.")
+NOT_USEFUL_PATTERN = _(
+    "This one hasn't felt useful for a while, and that's worth knowing. "
+    "What would you like to do with it?"
+)
+DROPPED = _(
+    "Okay, it's set aside. What you reported stays in your history, "
+    "and /new sets up another whenever you like."
+)
+# Change the modality (000: "what about a voice note rather than paper?").
+VOICE_GOT_IT_REFLECTION = _("Got it, writing it down… I'll keep it as your reflection.")
+VOICE_HEARD_REFLECTION = _(
+    "Here's what I heard, kept as your reflection:\n\n{transcript}\n\n"
+    "If I got something wrong, reply to this message with the right words."
+)
 
 # ---------------------------------------------------------------- nudges
 CHECKIN = _("How did today's practice go? {step}")
@@ -250,6 +344,84 @@ CHECKIN_NOW = _(
     "To change it, send e.g. /checkin 20:30."
 )
 CHECKIN_SAVED = _("Check-ins now come around {time}.")
+
+# ---------------------------------------------------------------- the week and the next session
+WEEK_TITLE = _("Your week, {since} to {until}")
+WEEK_SILENT = _(
+    "This week was a quiet one here, and that's okay: weeks are like that sometimes. "
+    "Whenever you're ready, /done tells me how a try went."
+)
+WEEK_TRIED = N_(
+    "{step}: you tried it {count} time. That counts.",
+    "{step}: you tried it {count} times. Every try counts.",
+)
+WEEK_PARTLY = N_(
+    "  {count} of them partly, and partly is a success too.",
+    "  {count} of them partly, and partly is a success too.",
+)
+WEEK_NOT_YET = _("{step}: not this week, and that's useful to know.")
+WEEK_HELPED_TITLE = _("What helped, in your words:")
+WEEK_IN_THE_WAY_TITLE = _("What got in the way:")
+WEEK_CHANGED_TITLE = _("What you changed:")
+WEEK_ITEM = _("• {text}")
+WEEK_ITEM_TIMES = N_("• {text} ({count} time)", "• {text} ({count} times)")
+WEEK_QUOTE = _("“{text}”")
+WEEK_CHANGE = _("• {before} → {after}")
+WEEK_CHART_CAPTION = _("Your week, day by day")
+WEEK_QUESTION = _("Looking at this week, how would you like the next one to be?")
+WEEK_CHOICES = {
+    "keep": _("Keep it as it is"),
+    "bigger": _("A little bigger"),
+    "smaller": _("A little smaller"),
+    "talk": _("Talk it over with my clinician"),
+}
+WEEK_NO_PRACTICES = _("There's no practice to look back on yet. /new sets one up.")
+WEEK_KEPT = _("Okay, it stays as it is. Thanks for looking back with me.")
+WEEK_TALK_SAVED = _("Noted: you'd like to talk this week over with your clinician.")
+WEEK_WHICH = _("Which practice?")
+WEEK_PROPOSE_SMALLER = _('How about: "{proposal}"? Use it, or write your own.')
+WEEK_USE = _("Use that")
+WEEK_OWN = _("I'll write my own")
+WEEK_WHEN_SET = _("Done: your look back comes every {day} around {time}.")
+WEEK_WHEN_DEFAULT = _(
+    "Done: your look back comes the evening before your next session, or on Sunday evening "
+    "when none is noted."
+)
+WEEK_WHEN_UNKNOWN = _(
+    "I couldn't read that. Try /week sun 18:00 for a day and time, or /week default."
+)
+SESSION_NONE = _(
+    "I don't know when your next session is. Send e.g. /session thursday 10:00, "
+    "or /session every Tuesday 17:30."
+)
+SESSION_NEXT = _(
+    "Your next session: {when}. The evening before, I'll send you a look back at your week."
+)
+SESSION_WEEKLY = _(
+    "Your sessions: every {day} at {time}; the next is {when}. The evening before each, "
+    "I'll send you a look back at your week."
+)
+SESSION_UNKNOWN = _(
+    "I couldn't read that. Try /session thursday 10:00 or /session every Tuesday 17:30; "
+    "/session none clears it."
+)
+SESSION_PASSED = _("That time has passed already. When is the next one?")
+SESSION_CLEARED = _("Okay, no session noted. Your look back comes on Sunday evening.")
+SESSION_CLINICIAN_USAGE = _(
+    "Send /session, the client's number or name, then e.g. thursday 10:00 "
+    "or every Tuesday 17:30."
+)
+SESSION_SET_FOR = _("Noted: {name}'s next session is {when} ({zone} time).")
+SESSION_SET_BY = _("{name}, your clinician, noted your next session: {when}. /session shows it.")
+BRING_ASK = _(
+    "Your session is tomorrow, {when}. Is there anything from this week you'd like to bring? "
+    "Tap a note to mark it, or write a line."
+)
+BRING_WRITE = _("Write a line")
+BRING_NOTHING = _("Nothing this time")
+BRING_ASK_LINE = _("What would you like to bring? A line is plenty.")
+BRING_SAVED = _("Marked to bring: “{text}”")
+BRING_NONE_SAVED = _("Okay. See you at your session.")
 
 # ---------------------------------------------------------------- voice notes
 VOICE_GOT_IT = _("Got it, writing it down…")
@@ -420,6 +592,21 @@ SUMMARY_TITLE = _("{name}, {since} to {until}")
 SUMMARY_COUNTS = _(
     "Tried {did}, partly {partly}, not today {not_today} of {planned} nudges ({trend})"
 )
+# Reports came without any nudge in the period (sent with /done): said plainly.
+SUMMARY_COUNTS_UNNUDGED = _(
+    "Tried {did}, partly {partly}, not today {not_today}, reported without a nudge ({trend})"
+)
+SUMMARY_COUNTS_NONE = _("No nudges and no reports in this period")
+SUMMARY_SINCE_SESSION = _("(since the last session)")
+SUMMARY_NEXT_SESSION = _("Next session: {when}")
+SUMMARY_WEEK_CHOICE = _("Weekly look back, {day}: {choice}")
+WEEK_CHOICE_NOTES = {
+    "keep": _("keep it as it is"),
+    "bigger": _("a little bigger"),
+    "smaller": _("a little smaller"),
+    "talk": _("talk it over with you"),
+}
+SUMMARY_TO_BRING_TITLE = _("Marked to bring:")
 TREND_UP = _("more than the period before")
 TREND_DOWN = _("fewer than the period before")
 TREND_SAME = _("same as the period before")
@@ -431,8 +618,16 @@ CHANGE_REASONS = {
     "edit": _("changed by the client"),
     "client": _("by the client"),
     "step_up": _("a step up"),
+    "new_setting": _("the same, somewhere new"),
+    "fade": _("the reward faded"),
+    "to_action": _("from noticing to a small action"),
+    "week": _("after the week's look back"),
 }
 SUMMARY_REFLECTION = _("Reflection: {text}")
+SUMMARY_NOTICINGS = _("Noticing practice: noticed {noticed}, not this time {not_noticed}")
+SUMMARY_REHEARSALS = _("Rehearsed the first step: {count}")
+SUMMARY_FADED = _("Reward faded: {count}")
+SUMMARY_WORTH = _("What would make it worth doing: {text}")
 SUMMARY_THOUGHTS_TITLE = _("Thought records:")
 SUMMARY_VOICE_TITLE = _("Voice notes:")
 SUMMARY_NOTHING = _("Nothing reported in this period.")
@@ -527,6 +722,7 @@ HELP = _(
     "/new – set up a small practice\n"
     "/done – tell me how a practice went\n"
     "/practices – see, change, pause or remove practices\n"
+    "/week – a look back at your week; /session – your next session\n"
     "/thought – a thought record (voice notes welcome)\n"
     "/timezone – change your timezone\n"
     "/pause – pause nudges, e.g. /pause until 12 Dec; /resume – restart\n"
@@ -552,6 +748,8 @@ COMMAND_MENU = {
     "resume": _("turn nudges back on"),
     "quiet": _("see or change quiet hours"),
     "checkin": _("see or change the evening check-in time"),
+    "week": _("a look back at your week"),
+    "session": _("when your next session is"),
     "cancel": _("stop what we're doing"),
     "mydata": _("a copy of everything I keep about you"),
     "forget": _("erase everything I keep about you"),
