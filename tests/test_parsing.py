@@ -12,6 +12,7 @@ from bot.rules.parsing import (
     parse_time,
     parse_until,
     pause_holds,
+    relative_day,
     resolve_timezone,
 )
 
@@ -133,3 +134,50 @@ def test_a_pause_holds_something_back_only_until_a_day_still_ahead() -> None:
     assert pause_holds(date(2026, 3, 2), today)
     assert parse_until("12 Dec", today) == date(2026, 12, 12)
     assert parse_until("until 12/1", today) == date(2027, 1, 12)
+
+
+@pytest.mark.parametrize(
+    ("said", "days"),
+    [
+        ("todos los días", "mon,tue,wed,thu,fri,sat,sun"),
+        ("entre semana", "mon,tue,wed,thu,fri"),
+        ("fines de semana", "sat,sun"),
+        ("lun mié vie", "mon,wed,fri"),
+        ("el miercoles y el sábado", "wed,sat"),
+        ("jeden Tag", "mon,tue,wed,thu,fri,sat,sun"),
+        ("werktags", "mon,tue,wed,thu,fri"),
+        ("am Wochenende", "sat,sun"),
+        ("Mo Mi Fr", "mon,wed,fri"),
+        ("montags und donnerstags", "mon,thu"),
+        ("каждый день", "mon,tue,wed,thu,fri,sat,sun"),
+        ("по будням", "mon,tue,wed,thu,fri"),
+        ("по выходным", "sat,sun"),
+        ("пн ср пт", "mon,wed,fri"),
+        ("в среду и в пятницу", "wed,fri"),
+    ],
+)
+def test_days_are_read_in_every_catalogs_language(said: str, days: str) -> None:
+    assert parse_days(said) == days
+
+
+@pytest.mark.parametrize(
+    ("said", "at"),
+    [
+        ("19 h", time(19, 0)),
+        ("a las 7:30", time(7, 30)),
+        ("um 7 Uhr", time(7, 0)),
+        ("19.30 Uhr", time(19, 30)),
+        ("в 7:30", time(7, 30)),
+        ("около 21:00", time(21, 0)),
+    ],
+)
+def test_times_are_read_with_each_languages_words_around_the_digits(said: str, at: time) -> None:
+    assert parse_time(said) == at
+
+
+@pytest.mark.parametrize(
+    ("said", "offset"),
+    [("hoy", 0), ("mañana", 1), ("heute", 0), ("Morgen", 1), ("сегодня", 0), ("завтра", 1)],
+)
+def test_today_and_tomorrow_are_read_in_every_catalogs_language(said: str, offset: int) -> None:
+    assert relative_day(said) == offset
