@@ -36,6 +36,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.callbacks import CallbackSigner, Kind, keyboard, report_rows
 from bot.faults import backoff, is_database_outage, retry_seconds
 from bot.logs import describe
+from bot.metrics import Metrics
 from bot.rules import summary
 from bot.texts import speaking, t
 from scheduler import lookback
@@ -231,8 +232,10 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         journal: SentJournal | None = None,
         claimant: Claimant = SOLO,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
+        self._metrics = metrics or Metrics()
         self._claimant = claimant  # this instance: what it takes to send, no other sends
         self._bot = bot
         self._signer = signer
@@ -264,7 +267,9 @@ class Dispatcher:
                         pass
                     if self._stopping or not await self.send_due(self._clock()):
                         break
+                    self._metrics.dispatcher_round()
                     await asyncio.sleep(1.0)
+                self._metrics.dispatcher_round()
             except Exception as error:
                 self._failures += 1
                 delay = backoff(self._failures)
@@ -393,6 +398,8 @@ class Dispatcher:
                 if reason or quiet_end is None:
                     reason = reason or "quiet hours"
                     delivery.status, delivery.note = _status_for(reason), reason
+                    if delivery.status == DeliveryStatus.EXPIRED:
+                        self._metrics.nudges_expired.labels(kind=delivery.kind.value).inc()
                     changed += 1
                 elif quiet_end > now:
                     delivery.due_at = quiet_end  # quiet hours began after it was planned
@@ -525,6 +532,8 @@ class Dispatcher:
                 self._resume_at = max(self._resume_at, time.monotonic() + retry_seconds(error))
             return
         sent_at = utcnow()
+        if item.due_at is not None:
+            self._metrics.nudge_sent(item.kind, (sent_at - item.due_at).total_seconds())
         journal_error = None
         if self._journal is not None:
             try:
