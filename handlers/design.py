@@ -2,18 +2,53 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
+from bot.callbacks import Kind
 from bot.rules.coaching import is_confident_enough
 from bot.rules.parsing import parse_rating
+from bot.rules.shaping import is_noticing
 from bot.texts import t
 from handlers import fields
-from handlers.common import Turn, short_answer
+from handlers.common import Turn, local_today, short_answer
 from storage import repo
-from storage.models import Conversation, Practice, PracticeStatus
+from storage.models import Conversation, Outcome, Practice, PracticeStatus
 
 FLOW = "design"
-ORDER = ("goal", "step", "confidence", "anchor", "days", "time", "if_then", "reward", "confirm")
+
+
+class Step(StrEnum):
+    """Where a client is in /new (values stored in conversations and answer buttons)."""
+
+    GOAL = fields.Field.GOAL.value
+    STEP = fields.Field.STEP.value
+    CONFIDENCE = "confidence"
+    SMALLER = "smaller"  # below 7: an even smaller version?
+    ANCHOR = fields.Field.ANCHOR.value
+    DAYS = fields.Field.DAYS.value
+    DAYS_PICK = fields.DAYS_PICK
+    TIME = fields.Field.TIME.value
+    IF_THEN = fields.Field.IF_THEN.value
+    REWARD = fields.Field.REWARD.value
+    SPACE = fields.Field.SPACE.value  # only when changing the card (no question of its own)
+    CONFIRM = "confirm"
+    EDIT_FIELD = "edit_field"
+    REHEARSE = "rehearse"  # saved: try the tiniest version right now?
+    REHEARSING = "rehearsing"  # trying it now: tell me when you have
+
+
+ORDER = (
+    Step.GOAL,
+    Step.STEP,
+    Step.CONFIDENCE,
+    Step.ANCHOR,
+    Step.DAYS,
+    Step.TIME,
+    Step.IF_THEN,
+    Step.REWARD,
+    Step.CONFIRM,
+)
 EDITABLE = tuple(repo.EDITABLE)
 
 
@@ -22,10 +57,10 @@ async def start(turn: Turn, goal: str | None = None) -> None:
     if not await has_room(turn):
         return
     if goal:
-        await _go(turn, {"goal": goal}, "step")
+        await _go(turn, {"goal": goal}, Step.STEP)
         return
-    await turn.set_conversation(FLOW, "goal", {})
-    await fields.ask(turn, "goal")
+    await turn.set_conversation(FLOW, Step.GOAL, {})
+    await fields.ask(turn, Step.GOAL)
 
 
 async def has_room(turn: Turn) -> bool:
@@ -41,16 +76,20 @@ async def has_room(turn: Turn) -> bool:
 async def prompt(turn: Turn, conversation: Conversation) -> None:
     """Ask the question for the step the client is on (also after a restart or stale button)."""
     step, data = conversation.step, conversation.data
-    if step == "confidence":
+    if step == Step.CONFIDENCE:
         await turn.say(t.ASK_CONFIDENCE, _rating_rows())
-    elif step == "smaller":
-        await turn.say(t.CONFIDENCE_LOW, [[(t.KEEP_AS_IS, ("a", "smaller", "keep"))]])
-    elif step == "days_pick":
+    elif step == Step.SMALLER:
+        await turn.say(t.CONFIDENCE_LOW, [[(t.KEEP_AS_IS, ("a", Step.SMALLER, "keep"))]])
+    elif step == Step.DAYS_PICK:
         await turn.say(t.DAYS_PICK, fields.day_picker(data.get("picked", [])))
-    elif step == "confirm":
+    elif step == Step.CONFIRM:
         await _show_card(turn, data)
-    elif step == "edit_field":
+    elif step == Step.EDIT_FIELD:
         await _ask_which_field(turn)
+    elif step == Step.REHEARSE:
+        await turn.say(t.REHEARSE_OFFER, _rehearse_rows())
+    elif step == Step.REHEARSING:
+        await turn.say(t.REHEARSE_GO.format(step=data.get("step", "")), _tried_rows())
     else:
         await fields.ask(turn, step)
 
@@ -58,13 +97,15 @@ async def prompt(turn: Turn, conversation: Conversation) -> None:
 async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bool) -> None:
     """Take the answer to the current step, typed or pressed, and move on."""
     step, data = conversation.step, dict(conversation.data)
-    if step == "confidence":
+    if step == Step.CONFIDENCE:
         await _on_confidence(turn, data, value)
-    elif step == "smaller":
+    elif step == Step.SMALLER:
         await _on_smaller(turn, data, value, pressed)
-    elif step == "confirm":
+    elif step == Step.CONFIRM:
         await _on_confirm(turn, data, value)
-    elif step == "edit_field":
+    elif step in (Step.REHEARSE, Step.REHEARSING):
+        await _on_rehearse(turn, Step(step), data, value, pressed)
+    elif step == Step.EDIT_FIELD:
         if value in EDITABLE:
             data["editing"] = True
             await _go(turn, data, value)
@@ -81,8 +122,8 @@ async def _go(turn: Turn, data: dict[str, Any], step: str) -> None:
 
 def _next_step(data: dict[str, Any], step: str) -> str:
     if data.get("editing"):
-        return "confirm"
-    return ORDER[ORDER.index(step) + 1]
+        return Step.CONFIRM
+    return ORDER[ORDER.index(Step(step)) + 1]
 
 
 async def _on_field(
@@ -103,28 +144,28 @@ async def _on_confidence(turn: Turn, data: dict[str, Any], value: str) -> None:
         return
     data["confidence"] = rating
     if is_confident_enough(rating) or data.get("kept_size"):
-        await _go(turn, data, "confirm" if data.get("editing") else "anchor")
+        await _go(turn, data, Step.CONFIRM if data.get("editing") else Step.ANCHOR)
     else:
-        await _go(turn, data, "smaller")
+        await _go(turn, data, Step.SMALLER)
 
 
 async def _on_smaller(turn: Turn, data: dict[str, Any], value: str, pressed: bool) -> None:
     if pressed:
         if value == "keep":
             data["kept_size"] = True
-            await _go(turn, data, "confirm" if data.get("editing") else "anchor")
+            await _go(turn, data, Step.CONFIRM if data.get("editing") else Step.ANCHOR)
         return
     smaller, problem = short_answer(value)
     if smaller is None:
         await turn.say(problem or t.EMPTY_ANSWER)
         return
     data["step"] = smaller
-    await _go(turn, data, "confidence")
+    await _go(turn, data, Step.CONFIDENCE)
 
 
 async def _on_confirm(turn: Turn, data: dict[str, Any], value: str) -> None:
     if value == "edit":
-        await _go(turn, data, "edit_field")
+        await _go(turn, data, Step.EDIT_FIELD)
         return
     if value != "save":
         await _show_card(turn, data)
@@ -142,12 +183,51 @@ async def _on_confirm(turn: Turn, data: dict[str, Any], value: str) -> None:
         cue_time=fields.to_storage("time", data["time"]),
         if_then=fields.to_storage("if_then", data.get("if_then")),
         reward=fields.to_storage("reward", data.get("reward")),
+        space=fields.to_storage("space", data.get("space")),
+        noticing=is_noticing(data["step"]),
         status=PracticeStatus.ACTIVE,
     )
     repo.schedule(practice, user.timezone or "UTC")
     turn.session.add(practice)
-    await repo.clear_conversation(turn.session, turn.user_id)
+    await turn.session.flush()
     await turn.say(t.PRACTICE_SAVED.format(when=t.describe_when(practice.days, practice.cue_time)))
+    if practice.noticing:  # nothing to rehearse: noticing comes when it comes
+        await repo.clear_conversation(turn.session, turn.user_id)
+        return
+    # Rehearse the first step (reference 000): the tiniest version, right now, just once.
+    await turn.set_conversation(
+        FLOW, Step.REHEARSE, {"practice_id": practice.id, "step": practice.step}
+    )
+    await turn.say(t.REHEARSE_OFFER, _rehearse_rows())
+
+
+async def _on_rehearse(
+    turn: Turn, step: Step, data: dict[str, Any], value: str, pressed: bool
+) -> None:
+    """A yes, then "I tried it", is the practice's first try, recorded as a rehearsal."""
+    if step == Step.REHEARSE and pressed and value == "yes":
+        await turn.set_conversation(FLOW, Step.REHEARSING, data)
+        await turn.say(t.REHEARSE_GO.format(step=data["step"]), _tried_rows())
+        return
+    if step == Step.REHEARSING and pressed and value == "tried":
+        practice = await repo.owned_practice(turn.session, turn.user_id, data["practice_id"])
+        await repo.clear_conversation(turn.session, turn.user_id)
+        if practice is None:
+            await turn.say(t.PRACTICE_GONE)
+            return
+        user = await turn.user()
+        report = await repo.add_report(turn.session, practice, Outcome.DID, local_today(user))
+        report.rehearsal = True
+        await turn.say(t.REHEARSE_DONE)
+        return
+    if pressed:  # "not now", at either step
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(t.REHEARSE_LATER)
+        return
+    if step == Step.REHEARSE:
+        await turn.say(t.REHEARSE_OFFER, _rehearse_rows())
+    else:
+        await turn.say(t.REHEARSE_GO.format(step=data["step"]), _tried_rows())
 
 
 async def _show_card(turn: Turn, data: dict[str, Any]) -> None:
@@ -158,10 +238,17 @@ async def _show_card(turn: Turn, data: dict[str, Any]) -> None:
         cue_time=fields.to_storage("time", data["time"]),
         if_then=data.get("if_then") or None,
         reward=data.get("reward") or None,
+        space=data.get("space") or None,
+        noticing=is_noticing(data["step"]),
     )
     await turn.say(
         f"{t.CONFIRM_INTRO}\n\n{card}",
-        [[(t.CONFIRM_SAVE, ("a", "confirm", "save")), (t.CONFIRM_EDIT, ("a", "confirm", "edit"))]],
+        [
+            [
+                (t.CONFIRM_SAVE, (Kind.ANSWER, Step.CONFIRM, "save")),
+                (t.CONFIRM_EDIT, (Kind.ANSWER, Step.CONFIRM, "edit")),
+            ]
+        ],
     )
 
 
@@ -171,11 +258,29 @@ async def _ask_which_field(turn: Turn) -> None:
 
 def field_rows() -> list[list[fields.Button]]:
     buttons: list[fields.Button] = [
-        (t.FIELD_LABELS[name], ("a", "edit_field", name)) for name in EDITABLE
+        (t.FIELD_LABELS[name], (Kind.ANSWER, Step.EDIT_FIELD, name)) for name in EDITABLE
     ]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
 def _rating_rows() -> list[list[fields.Button]]:
-    buttons: list[fields.Button] = [(str(n), ("a", "confidence", n)) for n in range(11)]
+    buttons: list[fields.Button] = [(str(n), (Kind.ANSWER, Step.CONFIDENCE, n)) for n in range(11)]
     return [buttons[:6], buttons[6:]]
+
+
+def _rehearse_rows() -> list[list[fields.Button]]:
+    return [
+        [
+            (t.REHEARSE_YES, (Kind.ANSWER, Step.REHEARSE, "yes")),
+            (t.REHEARSE_NO, (Kind.ANSWER, Step.REHEARSE, "no")),
+        ]
+    ]
+
+
+def _tried_rows() -> list[list[fields.Button]]:
+    return [
+        [
+            (t.REHEARSE_TRIED, (Kind.ANSWER, Step.REHEARSING, "tried")),
+            (t.REHEARSE_NO, (Kind.ANSWER, Step.REHEARSING, "later")),
+        ]
+    ]

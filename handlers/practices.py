@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from bot.callbacks import Kind
@@ -12,6 +13,17 @@ from storage import repo
 from storage.models import Conversation, Practice, PracticeStatus
 
 FLOW = "change"
+# Changes that make a practice harder or new: afterwards its reward may be kept or faded.
+STEPPED_UP = ("step_up", "new_setting")
+
+
+class Step(StrEnum):
+    """Where a client is in changing a practice; the part being changed is a fields.Field
+    (values stored in conversations and answer buttons)."""
+
+    EDIT_FIELD = "edit_field"  # which part?
+    DAYS_PICK = fields.DAYS_PICK
+    FADE = "fade"  # after a step up: keep the reward or let it fade?
 
 
 def card(practice: Practice) -> str:
@@ -22,6 +34,8 @@ def card(practice: Practice) -> str:
         cue_time=practice.cue_time,
         if_then=practice.if_then,
         reward=practice.reward,
+        space=practice.space,
+        noticing=practice.noticing,
     )
     return text + (t.PAUSED_MARK if practice.status == PracticeStatus.PAUSED else "")
 
@@ -60,7 +74,7 @@ async def on_button(turn: Turn, practice_id: str, action: str) -> None:
     user = await turn.user()
     zone = user.timezone or "UTC"
     if action == "edit":
-        await turn.set_conversation(FLOW, "edit_field", {"practice_id": practice.id})
+        await turn.set_conversation(FLOW, Step.EDIT_FIELD, {"practice_id": practice.id})
         await turn.say(t.EDIT_WHICH, design.field_rows())
     elif action == "pause":
         repo.set_status(
@@ -101,9 +115,11 @@ async def start_change(
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:
     step = conversation.step
-    if step == "edit_field":
+    if step == Step.EDIT_FIELD:
         await turn.say(t.EDIT_WHICH, design.field_rows())
-    elif step == "days_pick":
+    elif step == Step.FADE:
+        await _ask_fade(turn, conversation.data.get("reward", ""))
+    elif step == Step.DAYS_PICK:
         await turn.say(t.DAYS_PICK, fields.day_picker(conversation.data.get("picked", [])))
     else:
         await fields.ask(turn, step)
@@ -117,7 +133,10 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         await turn.say(t.PRACTICE_GONE)
         return
     step = conversation.step
-    if step == "edit_field":
+    if step == Step.FADE:
+        await _on_fade(turn, practice, value, pressed)
+        return
+    if step == Step.EDIT_FIELD:
         if value in repo.EDITABLE:
             await start_change(turn, practice, value, data.get("reason", "edit"))
         else:
@@ -128,13 +147,49 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         return
     step, parsed = answered
     user = await turn.user()
+    reason = data.get("reason", "edit")
     repo.change_practice(
         turn.session,
         practice,
         step,
         fields.to_storage(step, parsed),
-        reason=data.get("reason", "edit"),
+        reason=reason,
         timezone=user.timezone or "UTC",
     )
+    if reason == "to_action":  # noticing turned into a small action (reference 001)
+        practice.noticing = False
     await repo.clear_conversation(turn.session, turn.user_id)
     await turn.say(f"{t.CHANGED}\n\n{card(practice)}")
+    if reason in STEPPED_UP and practice.reward:
+        # Rewards that fit and fade (reference 000): the client may keep it or let it go.
+        await turn.set_conversation(
+            FLOW, Step.FADE, {"practice_id": practice.id, "reward": practice.reward}
+        )
+        await _ask_fade(turn, practice.reward)
+
+
+async def _ask_fade(turn: Turn, reward: str) -> None:
+    await turn.say(
+        t.ASK_FADE.format(reward=reward),
+        [
+            [
+                (t.FADE_KEEP, (Kind.ANSWER, Step.FADE, "keep")),
+                (t.FADE_YES, (Kind.ANSWER, Step.FADE, "fade")),
+            ]
+        ],
+    )
+
+
+async def _on_fade(turn: Turn, practice: Practice, value: str, pressed: bool) -> None:
+    if not pressed:
+        await _ask_fade(turn, practice.reward or "")
+        return
+    await repo.clear_conversation(turn.session, turn.user_id)
+    if value == "fade":
+        user = await turn.user()
+        repo.change_practice(
+            turn.session, practice, "reward", None, reason="fade", timezone=user.timezone or "UTC"
+        )
+        await turn.say(t.FADED)
+    else:
+        await turn.say(t.REWARD_KEPT)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.callbacks import Kind, report_rows
-from bot.rules import coaching
+from bot.rules import coaching, shaping
 from bot.texts import t
 from handlers import practices, supporters
 from handlers.common import Button, Turn, local_today, one_per_row, short_answer
@@ -15,6 +15,7 @@ from storage.models import Conversation, Obstacle, Outcome, Practice, PracticeSt
 
 FLOW = "report"
 LABEL_CHARS = 40
+VERSION_CHARS = 60  # a smaller version's button shows its words
 
 
 class Step(StrEnum):
@@ -25,6 +26,8 @@ class Step(StrEnum):
     OTHER = "other"  # "something else": in their words
     ADJUST = "adjust"  # the change they choose
     STEP_UP = "step_up"  # after easy successes: a small step up?
+    WORTH = "worth"  # after repeated "didn't feel useful": what would make it worth doing?
+    ACT = "act"  # after a few noticings: turn it into a small action?
 
 
 async def ask_which(turn: Turn) -> None:
@@ -52,7 +55,10 @@ async def on_which(turn: Turn, practice_id: str) -> None:
 
 
 async def ask_outcome(turn: Turn, practice: Practice) -> None:
-    await turn.say(t.HOW_DID_IT_GO.format(step=practice.step), report_rows(practice.id))
+    question = t.NOTICE_QUESTION if practice.noticing else t.HOW_DID_IT_GO
+    await turn.say(
+        question.format(step=practice.step), report_rows(practice.id, practice.noticing)
+    )
 
 
 async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
@@ -68,6 +74,11 @@ async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
     user = await turn.user()
     report = await repo.add_report(turn.session, practice, outcome, local_today(user))
     data = {"practice_id": practice.id, "report_id": report.id}
+    if practice.noticing and outcome == Outcome.NOT_TODAY:
+        # Not noticing is no obstacle: there is nothing to fix (reference 001).
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(t.ACK_NOT_NOTICED)
+        return
     if outcome == Outcome.NOT_TODAY:
         text = t.ACK_NOT_TODAY
         if practice.if_then:
@@ -75,24 +86,42 @@ async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
         await turn.set_conversation(FLOW, Step.OBSTACLE, data)
         await turn.say(text, _obstacle_rows())
         return
-    await turn.say(t.ACK_DID if outcome == Outcome.DID else t.ACK_PARTLY)
+    if practice.noticing:
+        await turn.say(t.ACK_NOTICED)
+    else:
+        await turn.say(t.ACK_DID if outcome == Outcome.DID else t.ACK_PARTLY)
     await supporters.tell_supporters(turn, user)
     if practice.reward:
-        await turn.say(t.REWARD_NOW.format(reward=practice.reward))
+        rule = shaping.is_reward_rule(practice.reward)
+        await turn.say(
+            (t.REWARD_RULE_NOW if rule else t.REWARD_NOW).format(reward=practice.reward)
+        )
     await turn.set_conversation(FLOW, Step.REFLECTION, data)
-    await turn.say(t.ASK_REFLECTION, [[(t.SKIP, (Kind.ANSWER, Step.REFLECTION, "skip"))]])
+    await _ask_reflection(turn, practice)
+
+
+async def _ask_reflection(turn: Turn, practice: Practice | None) -> None:
+    ask = (
+        t.ASK_NOTICE_REFLECTION if practice is not None and practice.noticing else t.ASK_REFLECTION
+    )
+    await turn.say(ask, [[(t.SKIP, (Kind.ANSWER, Step.REFLECTION, "skip"))]])
 
 
 async def prompt(turn: Turn, conversation: Conversation) -> None:
     step, data = conversation.step, conversation.data
     if step == Step.REFLECTION:
-        await turn.say(t.ASK_REFLECTION, [[(t.SKIP, (Kind.ANSWER, Step.REFLECTION, "skip"))]])
+        practice = await repo.owned_practice(turn.session, turn.user_id, data["practice_id"])
+        await _ask_reflection(turn, practice)
+    elif step == Step.WORTH:
+        await turn.say(t.ASK_WORTH, _worth_rows())
+    elif step == Step.ACT:
+        await turn.say(data["offer"], _act_rows())
     elif step == Step.OBSTACLE:
         await turn.say(t.ACK_NOT_TODAY, _obstacle_rows())
     elif step == Step.OTHER:
         await turn.say(t.ASK_OTHER_OBSTACLE)
     elif step == Step.ADJUST:
-        await turn.say(data["offer"], _option_rows(data["options"]))
+        await turn.say(data["offer"], _option_rows(data["options"], data.get("versions")))
     elif step == Step.STEP_UP:
         await turn.say(data["offer"], _step_up_rows())
 
@@ -122,6 +151,17 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
     elif step == Step.STEP_UP:
         if value.strip().lower() in ("yes", "y", t.STEP_UP_YES.lower()):
             await practices.start_change(turn, practice, "step", "step_up", t.ASK_STEP_UP)
+        elif pressed and value == "new":  # practice across settings (reference 004)
+            await practices.start_change(
+                turn, practice, "anchor", "new_setting", t.ASK_SOMEWHERE_NEW
+            )
+        else:
+            await _keep(turn)
+    elif step == Step.WORTH:
+        await _on_worth(turn, practice, report, data, value, pressed)
+    elif step == Step.ACT:
+        if pressed and value == "yes":
+            await practices.start_change(turn, practice, "step", "to_action", t.ASK_ACTION)
         else:
             await _keep(turn)
 
@@ -136,8 +176,34 @@ async def _on_reflection(
             return
         report.reflection = reflection
         await turn.say(t.REFLECTION_SAVED)
+    await after_reflection(turn, practice, report)
+
+
+async def reflected_by_voice(turn: Turn, conversation: Conversation) -> None:
+    """A voice note answered "what made it easier?": it becomes the reflection once written
+    down (transcription/worker.py); the flow goes on as after a typed one."""
+    practice = await repo.owned_practice(
+        turn.session, turn.user_id, conversation.data["practice_id"]
+    )
+    report = await turn.session.get(Report, conversation.data["report_id"])
+    if practice is None or report is None:
+        await repo.clear_conversation(turn.session, turn.user_id)
+        return
+    await after_reflection(turn, practice, report)
+
+
+async def after_reflection(turn: Turn, practice: Practice, report: Report) -> None:
+    """After a try and its reflection (typed, skipped or a voice note): offer the next step
+    when its time has come (a small action after noticings, a step up after easy successes)."""
     history = await _history(turn, practice)
-    if report.outcome == Outcome.DID and coaching.ready_to_step_up(history):
+    if practice.noticing:
+        if report.outcome == Outcome.DID and shaping.ready_to_act(history):
+            offer = t.ACT_OFFER.format(count=shaping.noticings(history))
+            data = {"practice_id": practice.id, "report_id": report.id, "offer": offer}
+            await turn.set_conversation(FLOW, Step.ACT, data)
+            await turn.say(offer, _act_rows())
+            return
+    elif report.outcome == Outcome.DID and coaching.ready_to_step_up(history):
         offer = t.STEP_UP_OFFER.format(count=coaching.success_run(history))
         data = {"practice_id": practice.id, "report_id": report.id, "offer": offer}
         await turn.set_conversation(FLOW, Step.STEP_UP, data)
@@ -176,39 +242,100 @@ async def _on_obstacle(
 
 
 async def _offer(turn: Turn, practice: Practice, data: dict[str, Any], obstacle: Obstacle) -> None:
-    """Offer the adjustments that fit what got in the way (or a rethink after three skips)."""
+    """Offer the adjustments that fit what got in the way (or a rethink after three skips);
+    after repeated "didn't feel useful", first ask what would make it worth doing."""
     user = await turn.user()
     history = await _history(turn, practice)
-    proposal = coaching.proposal_for(obstacle, practice.step)
-    if coaching.needs_rethink(history, local_today(user)):
-        options, offer = coaching.RETHINK_OPTIONS, t.RETHINK_OFFER
+    found = shaping.offer_after(obstacle, practice.step, practice.days, history, local_today(user))
+    proposal = coaching.lower_the_bar(practice.step)
+    if found.rethink:
+        offer = t.RETHINK_OFFER
+    elif "drop" in found.options:
+        offer = t.NOT_USEFUL_PATTERN
     else:
-        options = coaching.ADJUSTMENTS[obstacle]
         offer = t.OFFER_FOR[obstacle.value].format(proposal=proposal)
-    data.update(obstacle=obstacle.value, proposal=proposal, options=list(options), offer=offer)
+    data.update(
+        obstacle=obstacle.value,
+        proposal=proposal,
+        options=list(found.options),
+        versions=_stored(found.versions),
+        offer=offer,
+    )
+    if found.ask_worth:
+        await turn.set_conversation(FLOW, Step.WORTH, data)
+        await turn.say(t.ASK_WORTH, _worth_rows())
+        return
     await turn.set_conversation(FLOW, Step.ADJUST, data)
-    await turn.say(offer, _option_rows(options))
+    await turn.say(offer, _option_rows(found.options, data["versions"]))
+
+
+async def _on_worth(
+    turn: Turn,
+    practice: Practice,
+    report: Report,
+    data: dict[str, Any],
+    value: str,
+    pressed: bool,
+) -> None:
+    """Motivation or friction (reference 000): their reasons, kept for the clinician."""
+    if not pressed:
+        worth, problem = short_answer(value)
+        if worth is None:
+            await turn.say(problem or t.EMPTY_ANSWER)
+            return
+        report.worth = worth
+        await turn.say(t.WORTH_SAVED)
+    await turn.set_conversation(FLOW, Step.ADJUST, data)
+    await turn.say(data["offer"], _option_rows(data["options"], data.get("versions")))
+
+
+def _stored(versions: dict[str, shaping.Version]) -> dict[str, dict[str, str | None]]:
+    """Versions as the conversation keeps them (JSON)."""
+    return {k: {"step": v.step, "days": v.days, "was": v.was} for k, v in versions.items()}
 
 
 async def _on_option(
     turn: Turn, practice: Practice, data: dict[str, Any], value: str, pressed: bool
 ) -> None:
     reason = data["obstacle"]
+    versions: dict[str, dict[str, str | None]] = data.get("versions") or {}
     if not pressed or value not in data["options"]:
-        await turn.say(data["offer"], _option_rows(data["options"]))
+        await turn.say(data["offer"], _option_rows(data["options"], versions))
         return
     user = await turn.user()
     zone = user.timezone or "UTC"
-    if value in ("anchor", "time", "days", "own_smaller"):
-        if value == "own_smaller":
-            await practices.start_change(turn, practice, "step", reason, t.ASK_OWN_SMALLER)
-        else:
-            await practices.start_change(turn, practice, value, reason)
+    if value in versions:  # a concrete smaller version: shorter, once this week, by voice
+        chosen = versions[value]
+        if chosen["step"]:
+            repo.change_practice(
+                turn.session, practice, "step", chosen["step"], reason=reason, timezone=zone
+            )
+        if chosen["days"]:
+            repo.change_practice(
+                turn.session, practice, "days", chosen["days"], reason=reason, timezone=zone
+            )
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(f"{t.CHANGED}\n\n{practices.card(practice)}")
+    elif value in ("anchor", "time", "days", "own_smaller", "first_move", "space"):
+        questions = {
+            "own_smaller": ("step", t.ASK_OWN_SMALLER),
+            "first_move": ("step", t.ASK_FIRST_MOVE),
+            "space": ("space", t.ASK_SPACE),
+        }
+        field, question = questions.get(value, (value, None))
+        await practices.start_change(turn, practice, field, reason, question)
     elif value == "smaller":
-        data["options"] = ["use_proposal", "own_smaller", "keep"]
-        data["offer"] = t.PROPOSE_SMALLER.format(proposal=data["proposal"])
+        menu = shaping.smaller_menu(practice.step, practice.days, local_today(user))
+        data["options"], data["versions"] = list(menu.options), _stored(menu.versions)
+        data["offer"] = t.OFFER_FOR["too_big"]
         await turn.set_conversation(FLOW, Step.ADJUST, data)
-        await turn.say(data["offer"], _option_rows(data["options"]))
+        await turn.say(data["offer"], _option_rows(data["options"], data["versions"]))
+    elif value == "drop":  # only after a persistent pattern (reference 000)
+        repo.set_status(
+            turn.session, practice, PracticeStatus.REMOVED, reason=reason, timezone=zone
+        )
+        await repo.clear_conversation(turn.session, turn.user_id)
+        await turn.say(t.DROPPED)
     elif value in ("use_proposal", "lower_bar"):
         repo.change_practice(
             turn.session, practice, "step", data["proposal"], reason=reason, timezone=zone
@@ -237,13 +364,13 @@ async def _keep(turn: Turn) -> None:
 async def _history(turn: Turn, practice: Practice) -> list[coaching.DayReport]:
     """The practice's recent reports, oldest first, as the coaching rules read them."""
     return [
-        coaching.DayReport(r.local_date, r.outcome)
+        coaching.DayReport(r.local_date, r.outcome, r.obstacle)
         for r in await repo.reports_for(turn.session, practice.id)
     ]
 
 
-def _label(text: str) -> str:
-    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+def _label(text: str, limit: int = LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _obstacle_rows() -> list[list[Button]]:
@@ -253,14 +380,36 @@ def _obstacle_rows() -> list[list[Button]]:
     return [*rows, [(t.WRITE_THOUGHT_RECORD, (Kind.THOUGHT,))]]
 
 
-def _option_rows(options: list[str] | tuple[str, ...]) -> list[list[Button]]:
-    return one_per_row([(t.OPTION_LABELS[o], (Kind.ANSWER, Step.ADJUST, o)) for o in options])
+def _option_rows(
+    options: list[str] | tuple[str, ...], versions: dict[str, Any] | None = None
+) -> list[list[Button]]:
+    """One button per option; a concrete version is labelled with its own words."""
+    versions = versions or {}
+
+    def label(option: str) -> str:
+        if option in versions:
+            return _label(t.VERSION_LABELS[option].format(**versions[option]), VERSION_CHARS)
+        return str(t.OPTION_LABELS[option])
+
+    return one_per_row([(label(o), (Kind.ANSWER, Step.ADJUST, o)) for o in options])
 
 
 def _step_up_rows() -> list[list[Button]]:
     return [
+        [(t.STEP_UP_YES, (Kind.ANSWER, Step.STEP_UP, "yes"))],
+        [(t.STEP_UP_NEW, (Kind.ANSWER, Step.STEP_UP, "new"))],
+        [(t.KEEP_AS_IS, (Kind.ANSWER, Step.STEP_UP, "keep"))],
+    ]
+
+
+def _worth_rows() -> list[list[Button]]:
+    return [[(t.SKIP, (Kind.ANSWER, Step.WORTH, "skip"))]]
+
+
+def _act_rows() -> list[list[Button]]:
+    return [
         [
-            (t.STEP_UP_YES, (Kind.ANSWER, Step.STEP_UP, "yes")),
-            (t.KEEP_AS_IS, (Kind.ANSWER, Step.STEP_UP, "keep")),
+            (t.ACT_YES, (Kind.ANSWER, Step.ACT, "yes")),
+            (t.KEEP_AS_IS, (Kind.ANSWER, Step.ACT, "keep")),
         ]
     ]

@@ -14,10 +14,11 @@ from telegram.error import TelegramError
 from bot.context import current_unit
 from bot.faults import is_telegram_hiccup
 from bot.texts import t
+from handlers import reports
 from handlers.common import Flow, Turn, short_answer
 from storage import repo, transcripts
 from storage.files import new_private_file
-from storage.models import JobStatus, TranscriptionJob
+from storage.models import JobStatus, Report, TranscriptionJob
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,13 @@ async def receive(turn: Turn) -> None:
     file_id, seconds, size = found
     settings = turn.context.services.settings
     conversation = await repo.get_conversation(turn.session, turn.user_id)
+    # At a report's "what made it easier?", the note is that report's reflection (reference
+    # 000: "a voice note rather than paper"): kept once written down, no button needed.
+    reflecting = (
+        conversation is not None
+        and conversation.flow == reports.FLOW
+        and conversation.step == reports.Step.REFLECTION
+    )
     job = TranscriptionJob(
         user_id=turn.user_id,
         source_message_id=message.message_id,
@@ -87,6 +95,12 @@ async def receive(turn: Turn) -> None:
         await turn.say(t.VOICE_PROBLEMS[problem].format(minutes=minutes))
         return
     current_unit.get().after_commit.append(turn.context.services.jobs_waiting.set)
+    if reflecting and conversation is not None:
+        job.report_id = conversation.data.get("report_id")
+        job.flow = job.step = None  # answered: no "use this as my answer" button
+        await turn.say(t.VOICE_GOT_IT_REFLECTION)
+        await reports.reflected_by_voice(turn, conversation)
+        return
     await turn.say(t.VOICE_GOT_IT)
 
 
@@ -107,6 +121,10 @@ async def correct(turn: Turn, reply_to: Message, text: str) -> bool:
         await turn.say(problem or t.EMPTY_ANSWER)
         return True
     job.corrected = words
+    if job.report_id is not None:  # the note was a report's reflection: it follows the fix
+        report = await turn.session.get(Report, job.report_id)
+        if report is not None:
+            report.reflection = words
     await turn.say(t.CORRECTION_SAVED)
     return True
 

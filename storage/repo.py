@@ -30,6 +30,7 @@ EDITABLE = {
     "time": "cue_time",
     "if_then": "if_then",
     "reward": "reward",
+    "space": "space",
 }
 CUE_FIELDS = {"days", "time"}
 

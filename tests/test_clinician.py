@@ -33,7 +33,7 @@ async def test_summary_counts_match_what_the_client_reported(harness: Harness) -
     await link_client(harness, SAM)
     await report(harness, SAM, "Did it")
     await report(harness, SAM, "Partly")
-    await report(harness, SAM, "Not today", "Too big", choice="Use that")
+    await report(harness, SAM, "Not today", "Too big", choice="Shorter")
 
     [overview] = await harness.send(DOCTOR, "/summary")
     assert overview.splitlines()[0] == t.SUMMARY_HEADER

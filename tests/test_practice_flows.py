@@ -38,7 +38,7 @@ async def test_new_practice_is_codesigned_and_saved_in_the_clients_words(
 
     replies = await harness.press(SAM, "Looks right")
 
-    assert replies == [t.PRACTICE_SAVED.format(when="weekdays around 07:30")]
+    assert replies == [t.PRACTICE_SAVED.format(when="weekdays around 07:30"), t.REHEARSE_OFFER]
     [practice] = await practices_of(harness, SAM)
     assert practice.goal == "speaking up"
     assert practice.step == "say one clear sentence out loud"
@@ -264,9 +264,9 @@ async def test_skip_for_too_big_offers_smaller_version(harness: Harness) -> None
 
     assert await harness.press(SAM, "Not today") == [t.ACK_NOT_TODAY]
     replies = await harness.press(SAM, "Too big")
-    assert replies == [t.OFFER_FOR["too_big"].format(proposal="read 5 minutes")]
+    assert replies == [t.OFFER_FOR["too_big"]]
 
-    [changed] = await harness.press(SAM, "Use that")
+    [changed] = await harness.press(SAM, "Shorter: read 5 minutes")
     assert "before bed: read 5 minutes" in changed
     [report] = await reports_of(harness)
     assert report.outcome == Outcome.NOT_TODAY and report.obstacle == Obstacle.TOO_BIG
@@ -387,6 +387,6 @@ async def test_a_button_from_a_flow_that_ended_is_stale_in_the_same_step_of_a_ne
 
 async def test_an_unknown_command_says_so_and_points_to_help(harness: Harness) -> None:
     await harness.onboard(SAM)
-    assert await harness.send(SAM, "/week") == [t.UNKNOWN_COMMAND]
+    assert await harness.send(SAM, "/weather") == [t.UNKNOWN_COMMAND]
     await harness.send(SAM, "/new")
-    assert await harness.send(SAM, "/week") == [t.UNKNOWN_COMMAND]  # mid-flow too
+    assert await harness.send(SAM, "/weather") == [t.UNKNOWN_COMMAND]  # mid-flow too

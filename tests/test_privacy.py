@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.rules import mydata
 from bot.texts import t
 from handlers.privacy import CONFIRM_WITHIN, decide
-from storage.models import AuditEntry, Base, Practice, ThoughtRecord, User
+from storage.models import AuditEntry, Base, Practice, ThoughtRecord, ToBring, User
 from storage.privacy import FORMER_READER, owned_tables
 from tests.support.clinicians import DOCTOR, become_clinician, link_client, report
 from tests.support.harness import Harness
@@ -141,10 +141,14 @@ async def sams_life(harness: Harness) -> None:
     await harness.send(SAM, "/done")
     await harness.press(SAM, "Did it")
     assert await harness.send(SAM, "felt calm afterwards") == [t.REFLECTION_SAVED]
-    await report(harness, SAM, "Not today", "Too big", choice="Use that")
+    await report(harness, SAM, "Not today", "Too big", choice="Shorter")
     await harness.send(DOCTOR, "/summary 1")
     await harness.send(DOCTOR, "/suggest 1 a short walk after lunch")
     await harness.press(SAM, "Not now")
+    await harness.send(SAM, "/week")  # the week's one question, and a line to bring
+    await harness.press(SAM, t.WEEK_CHOICES["keep"])
+    async with harness.db.session() as session:  # the day-before question: tests/test_week.py
+        session.add(ToBring(user_id=SAM, text="my sister's visit"))
 
     await harness.send(SAM, "/supporter")
     [code_message] = await harness.press(SAM, "Only")

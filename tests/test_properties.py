@@ -948,7 +948,8 @@ async def design_from_scratch(probe: Probe, user_id: int) -> None:
     ]
     cue = time.fromisoformat(FAR_TIME)
     assert await probe.press_label(user_id, t.CONFIRM_SAVE) == [
-        t.PRACTICE_SAVED.format(when=t.describe_when(EVERY_DAY, cue))
+        t.PRACTICE_SAVED.format(when=t.describe_when(EVERY_DAY, cue)),
+        t.REHEARSE_OFFER,
     ]
 
 

@@ -52,3 +52,4 @@ async def saved_practice(harness: Harness, user_id: int, *, reward: str | None =
     else:
         await harness.press(user_id, "Skip")
     await harness.press(user_id, "Looks right")
+    await harness.press(user_id, t.REHEARSE_NO)  # no rehearsal: no flow left open
