@@ -149,8 +149,9 @@ class SentJournal:
             os.close(fd)  # and with it the lock
 
     def refresh(self) -> None:
-        """Take in what other instances sharing the folder wrote (one that died among them)."""
-        with self._locked():
+        """Take in what other instances sharing the folder wrote (one that died among them); an
+        unreadable journal keeps what this one knows (the next write says what is wrong)."""
+        with self._locked(), contextlib.suppress(OSError):
             self.entries.update(self._read())
 
     def _read(self) -> dict[int, tuple[int, datetime]]:
