@@ -91,7 +91,8 @@ def test_a_practice_once_a_week_already_has_no_fewer_version() -> None:
 
 def test_a_writing_practice_has_a_voice_note_version_and_others_do_not() -> None:
     assert involves_writing("write 3 lines about my day")
-    assert voice_version("write 3 lines about my day") == "say 3 lines about my day in a voice note"
+    spoken = "say 3 lines about my day in a voice note"
+    assert voice_version("write 3 lines about my day") == spoken
     assert voice_version("journal for 5 minutes") == "journal for 5 minutes, by voice note"
     assert not involves_writing("walk to the corner")
     assert voice_version("walk to the corner") is None

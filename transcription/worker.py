@@ -36,7 +36,7 @@ from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources
 from bot.texts import speaking, t
 from storage.db import Database
 from storage.files import new_private_file
-from storage.models import JobStatus, SafetyFlag, TranscriptionJob, User, utcnow
+from storage.models import JobStatus, Report, SafetyFlag, TranscriptionJob, User, utcnow
 from transcription.engine import AudioProblem, ModelProblem, Transcriber
 
 logger = logging.getLogger(__name__)
@@ -310,8 +310,11 @@ class TranscriptionWorker:
         if job.transcript and self._mentions_crisis(job.transcript):
             words = job.transcript[:MAX_FLAGGED_WORDS]
             flag = SafetyFlag(user_id=job.user_id, source="voice", words=words)
+        reflection = None  # a note sent at "what made it easier?" becomes that reflection
+        if job.report_id is not None and job.transcript and job.problem is None and not flag:
+            reflection = (job.report_id, job.transcript)
         if not await self._patiently(
-            "store a transcript", lambda: self._store(lease, values, flag)
+            "store a transcript", lambda: self._store(lease, values, flag, reflection)
         ):
             logger.info("worker %s: job %s was taken over; result dropped", self.name, job.id)
             # Erased (/forget) or taken over: a new holder fetches the audio again if need be.
@@ -331,9 +334,14 @@ class TranscriptionWorker:
             return await session.scalar(select(User.language).where(User.id == job.user_id))
 
     async def _store(
-        self, lease: _Lease, values: dict[str, Any], flag: SafetyFlag | None = None
+        self,
+        lease: _Lease,
+        values: dict[str, Any],
+        flag: SafetyFlag | None = None,
+        reflection: tuple[int, str] | None = None,
     ) -> bool:
-        """Write the result (and any crisis flag) only while this worker holds the lease."""
+        """Write the result (and any crisis flag, or the report's reflection it is) only while
+        this worker holds the lease."""
         async with lease.lock:
             if lease.lost:
                 return False
@@ -342,6 +350,13 @@ class TranscriptionWorker:
                     lease.lost = True
                 elif flag is not None:
                     session.add(flag)
+                elif reflection is not None:
+                    report_id, words = reflection
+                    await session.execute(
+                        update(Report)
+                        .where(Report.id == report_id, Report.reflection.is_(None))
+                        .values(reflection=words)
+                    )
             return not lease.lost
 
     async def _reply(self, job: TranscriptionJob, lease: _Lease) -> None:
@@ -412,6 +427,8 @@ class TranscriptionWorker:
         if self._mentions_crisis(job.transcript or ""):  # crisis resources, never coaching
             crisis = crisis_resources(self._settings)
             return f"{text}\n\n{t.CRISIS_REPLY.format(crisis=crisis)}", None
+        if job.report_id is not None:
+            return t.VOICE_HEARD_REFLECTION.format(transcript=job.transcript), None
         if not job.flow:
             return text, None
         rows = [[(t.VOICE_USE, (Kind.TRANSCRIPT, job.id))]]
