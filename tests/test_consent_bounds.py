@@ -74,7 +74,7 @@ async def test_nothing_written_before_the_client_agreed_is_shown(harness: Harnes
     assert overview.splitlines()[1].startswith("1. Sam: tried 0, not today 0; no reports yet")
     shown = detail(await harness.send(DOCTOR, "/summary Sam 90"))
     assert "written before sharing" not in shown
-    assert "Tried 0, partly 0, not today 0" in shown
+    assert "No nudges and no reports in this period" in shown  # the report before is not counted
     assert await exported_rows(harness) == []
 
     await reflect(harness, SAM, "written after sharing")

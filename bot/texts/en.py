@@ -720,12 +720,12 @@ CRISIS_SOURCES = {"message": _("message"), "voice": _("voice note")}
 HELP = _(
     "What I can do:\n"
     "/new – set up a small practice\n"
-    "/done – tell me how a practice went\n"
-    "/practices – see, change, pause or remove practices\n"
-    "/week – a look back at your week; /session – your next session\n"
+    "/done – tell me how it went\n"
+    "/practices – see or change your practices\n"
+    "/week – a look back; /session – your next session\n"
     "/thought – a thought record (voice notes welcome)\n"
-    "/timezone – change your timezone\n"
-    "/pause – pause nudges, e.g. /pause until 12 Dec; /resume – restart\n"
+    "/timezone – your timezone\n"
+    "/pause – pause nudges; /resume – restart\n"
     "/quiet – quiet hours; /checkin – check-in time\n"
     "/link CODE – share with your clinician; /sharing – see or stop it\n"
     '/supporter – someone to cheer you on (never sees "not today")\n'
