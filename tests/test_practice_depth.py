@@ -4,6 +4,8 @@ somewhere new, what would make it worth doing, a voice-note version, an anchor's
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from tests.support.clinicians import DOCTOR, become_clinician, link_client
 from tests.support.harness import Harness, bot_settings
 from tests.support.nudges import NUDGE, make_due, set_user
 from tests.support.practices import design_practice
+from tests.support.voice import send_voice, settled_jobs
 
 SAM = 7001
 
@@ -89,6 +92,13 @@ async def summary_for_doctor(harness: Harness) -> str:
     return "\n".join(replies[:-1])  # the chart comes last
 
 
+async def export_rows(harness: Harness) -> list[list[str]]:
+    """The clinician's CSV export of Sam, as rows."""
+    await harness.send(DOCTOR, "/export Sam")
+    document = harness.fake.last(DOCTOR)
+    return list(csv.reader(io.StringIO(document["_uploaded"].decode())))
+
+
 async def next_nudge(harness: Harness, user_id: int) -> dict:
     before = len(harness.fake.sent(user_id))
     await make_due(harness, user_id)
@@ -116,6 +126,7 @@ async def test_a_yes_to_rehearsing_at_the_end_of_new_is_recorded_as_the_first_tr
     [report] = await reports_of(harness, SAM)
     assert report.outcome == Outcome.DID and report.rehearsal is True
     assert t.SUMMARY_REHEARSALS.format(count=1) in await summary_for_doctor(harness)
+    assert "did (rehearsal)" in [row[3] for row in await export_rows(harness)]
 
 
 async def test_too_big_offers_concrete_smaller_versions_and_the_halved_one_becomes_the_step(
@@ -284,6 +295,8 @@ async def test_repeated_not_useful_asks_what_would_make_it_worth_doing_for_the_c
 
     detail = await summary_for_doctor(harness)
     assert t.SUMMARY_WORTH.format(text="if it helped me fall asleep") in detail
+    outcomes = [row[3] for row in await export_rows(harness)]
+    assert "worth doing if: if it helped me fall asleep" in outcomes
 
 
 async def test_a_writing_practice_that_is_too_big_is_offered_a_voice_note_version(
@@ -316,3 +329,22 @@ async def test_a_pressed_anchor_keeps_its_case_on_the_card(harness: Harness) -> 
     assert "Every day around 07:00, after I wake up: drink a glass of water" in card
     await harness.press(SAM, "Looks right")
     assert (await the_practice(harness, SAM)).anchor == "after I wake up"
+
+
+# The bundled Whisper model is slow on a small machine: once, on SQLite, is enough here.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_voice_note_at_what_made_it_easier_becomes_the_reports_reflection(
+    harness: Harness,
+) -> None:
+    await save(harness, SAM, "read 10 minutes")
+    await harness.send(SAM, "/done")
+    assert await harness.press(SAM, t.DID_IT) == [t.ACK_DID, t.ASK_REFLECTION]
+
+    got_it, heard = await send_voice(harness, SAM, "sister.ogg")
+
+    assert got_it == t.VOICE_GOT_IT_REFLECTION
+    assert heard.startswith("Here's what I heard, kept as your reflection:")
+    await settled_jobs(harness)
+    [report] = await reports_of(harness, SAM)
+    assert report.reflection is not None and "sister" in report.reflection.lower()
+    assert await harness.send(SAM, "hello") == [t.FALLBACK]  # the report's flow is over
