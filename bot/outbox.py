@@ -232,6 +232,10 @@ class OutboxSender:
             await self._finish(row, None, refused=True, gone=True)
             return
         except BadRequest as error:
+            if "chat not found" in error.message.lower():  # never started us, or left Telegram
+                logger.info("a reply could not be delivered: the recipient's chat is gone")
+                await self._finish(row, None, refused=True, gone=True)
+                return
             if row.kind in (OutboxKind.ANSWER, OutboxKind.EDIT_BUTTONS):
                 logger.info("a %s was refused (%s)", row.kind, error.message)  # too old
             else:

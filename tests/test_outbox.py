@@ -9,8 +9,6 @@ client's update is stored, handled and answered.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +22,11 @@ from sandbox.botapi import BotApiStandIn
 from storage import outbox
 from storage.db import Database
 from storage.models import InboxStatus, InboxUpdate, OutboxMessage, User
+from tests.support.databases import failing_commit
 from tests.support.harness import Harness
 from tests.support.processes import BotProcess
 
 SAM, ALEX = 8101, 8102
-
-
-async def _bot_db(harness: Harness) -> Database:
-    await harness.fake.wait_until(lambda: harness.bot_db is not None, what="the bot to be up")
-    assert harness.bot_db is not None
-    return harness.bot_db
 
 
 async def _status(db: Database, update_id: int) -> InboxStatus | None:
@@ -48,37 +41,6 @@ async def _outbox_rows(db: Database) -> int:
         return await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
 
 
-@contextmanager
-def _failing_commit(db: Database, error: Callable[[], BaseException]) -> Iterator[list[int]]:
-    """Make the next commit that marks an inbox row handled fail once with `error()`: the
-    update's own commit, after its handlers ran (and, before the outbox, after its replies
-    went out). Yields the list of failures raised so far."""
-    engine = db.engine.sync_engine
-    marking: set[int] = set()
-    raised: list[int] = []
-
-    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        if not raised and sql.lstrip().upper().startswith("UPDATE INBOX") and "handled_at" in sql:
-            marking.add(id(conn))
-
-    def commit(conn: Any) -> None:
-        if id(conn) in marking and not raised:
-            raised.append(1)
-            # A commit that fails leaves nothing behind at the server: roll the driver's
-            # transaction back, as a dropped connection does. Raising alone leaves asyncpg's
-            # transaction open, and the next use of the pooled connection would commit it.
-            conn.connection.dbapi_connection.rollback()
-            raise error()
-
-    event.listen(engine, "before_cursor_execute", statement)
-    event.listen(engine, "commit", commit)
-    try:
-        yield raised
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
-        event.remove(engine, "commit", commit)
-
-
 # ------------------------------------------------------------------ (a) a slow Telegram
 
 
@@ -88,7 +50,7 @@ async def test_telegram_slow_for_one_client_does_not_hold_back_another_clients_u
     """Telegram holds every answer to Sam; meanwhile Alex's update is stored, handled, its
     changes committed and its replies sent. Before the outbox, Sam's handler kept the SQLite
     write transaction open while it waited for Telegram, so Alex waited behind it."""
-    db = await _bot_db(harness)
+    db = await harness.running_db()
     release = harness.fake.hold_chat("sendMessage", SAM)
     try:
         sams = harness.fake.send_text(SAM, "/start")
@@ -123,8 +85,8 @@ async def test_a_database_fault_after_the_reply_went_out_does_not_repeat_the_rep
     """The update's commit fails once (the database dropped the connection), and the update is
     handled again: the client hears each reply once. Before the outbox the reply had already
     gone out inside the transaction, and went out again on the retry."""
-    db = await _bot_db(harness)
-    with _failing_commit(db, lambda: DisconnectionError("injected: connection lost")) as raised:
+    db = await harness.running_db()
+    with failing_commit(db, lambda: DisconnectionError("injected: connection lost")) as raised:
         replies = await harness.send(SAM, "/start")
     assert raised  # the fault happened
     assert replies[0] == t.TRY_AGAIN_SOON  # as for any database outage
@@ -140,7 +102,7 @@ async def test_a_reply_telegram_accepted_is_not_sent_again_when_its_row_cannot_b
     """The database fails right after Telegram accepted a reply (its row is not deleted): the
     sent journal, written first, keeps it from going out again; the row goes once the
     database answers, and the next reply of that chat goes out as usual."""
-    db = await _bot_db(harness)
+    db = await harness.running_db()
     engine = db.engine.sync_engine
     failed: list[int] = []
 
@@ -171,8 +133,8 @@ async def test_replies_of_an_update_whose_transaction_rolls_back_are_never_sent(
 ) -> None:
     """A bug at commit: the update's changes roll back, so do its replies; the client gets the
     apology alone, now and after a restart. Before the outbox the reply went out first."""
-    db = await _bot_db(harness)
-    with _failing_commit(db, lambda: RuntimeError("injected bug")) as raised:
+    db = await harness.running_db()
+    with failing_commit(db, lambda: RuntimeError("injected bug")) as raised:
         replies = await harness.send(SAM, "/start")
     assert raised
     assert replies == [t.SOMETHING_WENT_WRONG]

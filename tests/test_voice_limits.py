@@ -21,6 +21,7 @@ from sqlalchemy import update
 from bot.config import Settings
 from bot.texts import t
 from storage.models import InboxStatus, JobStatus, TranscriptionJob
+from tests.support.databases import failing_commit
 from tests.support.harness import Harness
 from tests.support.voice import AUDIO, jobs, settled_jobs
 from transcription.engine import AudioProblem, Transcriber, audio_duration
@@ -159,11 +160,13 @@ async def test_a_note_that_lies_about_its_length_fails_once_kindly_and_is_not_cl
 
 async def test_audio_of_an_update_that_rolls_back_is_deleted(harness: Harness) -> None:
     await harness.onboard(SAM)
-    harness.fake.fail_next("sendMessage", 400, description="Bad Request: chat not found")
-    update_ = harness.fake.send_voice(
-        SAM, (AUDIO / "sister.ogg").read_bytes(), duration=4
-    )  # downloaded, then "got it" is refused: the update rolls back
-    assert await harness.handled(update_["update_id"]) == InboxStatus.FAILED
+    db = await harness.running_db()
+    with failing_commit(db, lambda: RuntimeError("injected bug")) as raised:
+        update_ = harness.fake.send_voice(
+            SAM, (AUDIO / "sister.ogg").read_bytes(), duration=4
+        )  # downloaded, then the update's own commit fails: it rolls back
+        assert await harness.handled(update_["update_id"]) == InboxStatus.FAILED
+    assert raised
     assert harness.fake.calls_of("getFile")  # the audio was fetched before the fault
     assert await jobs(harness) == []
     assert list(harness.settings.audio_dir.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Iterator
@@ -165,14 +166,19 @@ async def test_session_then_the_look_back_arrives_the_evening_before(
     assert look_back["text"].endswith(t.WEEK_QUESTION)
     labels = [label for label, _ in harness.fake.buttons(look_back)]
     assert labels == list(t.WEEK_CHOICES.values())
-    async with harness.db.session() as session:
-        kinds = (
-            await session.scalars(
-                select(Delivery.kind).where(
-                    Delivery.user_id == SAM, Delivery.status == DeliveryStatus.SENT
+    # The dispatcher marks a delivery sent once Telegram has answered: wait for that mark.
+    for _ in range(100):
+        async with harness.db.session() as session:
+            kinds = (
+                await session.scalars(
+                    select(Delivery.kind).where(
+                        Delivery.user_id == SAM, Delivery.status == DeliveryStatus.SENT
+                    )
                 )
-            )
-        ).all()
+            ).all()
+        if DeliveryKind.WEEK in kinds:
+            break
+        await asyncio.sleep(0.1)
     assert DeliveryKind.WEEK in kinds and DeliveryKind.BRING in kinds
     sam = await user_row(harness, SAM)
     assert sam.next_week_at is not None and sam.next_week_at > utcnow()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+
+from storage.db import Database
 
 POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
 POSTGRES_ADMIN_URL = f"postgresql+asyncpg://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/test"
@@ -48,3 +52,34 @@ async def empty_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
     async with fresh_postgres() as url:
         yield url
+
+
+@contextlib.contextmanager
+def failing_commit(db: Database, error: Callable[[], BaseException]) -> Iterator[list[int]]:
+    """Make the next commit that marks an inbox row handled fail once with `error()`: the
+    update's own commit, after its handlers ran (and, before the outbox, after its replies
+    went out). Yields the list of failures raised so far."""
+    engine = db.engine.sync_engine
+    marking: set[int] = set()
+    raised: list[int] = []
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if not raised and sql.lstrip().upper().startswith("UPDATE INBOX") and "handled_at" in sql:
+            marking.add(id(conn))
+
+    def commit(conn: Any) -> None:
+        if id(conn) in marking and not raised:
+            raised.append(1)
+            # A commit that fails leaves nothing behind at the server: roll the driver's
+            # transaction back, as a dropped connection does. Raising alone leaves asyncpg's
+            # transaction open, and the next use of the pooled connection would commit it.
+            conn.connection.dbapi_connection.rollback()
+            raise error()
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield raised
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)

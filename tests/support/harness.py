@@ -53,6 +53,12 @@ class Harness:
     def _ready(self, db: Database) -> None:
         self.bot_db = db
 
+    async def running_db(self) -> Database:
+        """The running bot's own database handle, once it is up (to watch its engine)."""
+        await self.fake.wait_until(lambda: self.bot_db is not None, what="the bot to be up")
+        assert self.bot_db is not None
+        return self.bot_db
+
     async def stop(self) -> None:
         assert self._stop is not None and self._task is not None
         self._stop.set()
