@@ -408,8 +408,7 @@ SESSION_UNKNOWN = _(
 SESSION_PASSED = _("That time has passed already. When is the next one?")
 SESSION_CLEARED = _("Okay, no session noted. Your look back comes on Sunday evening.")
 SESSION_CLINICIAN_USAGE = _(
-    "Send /session, the client's number or name, then e.g. thursday 10:00 "
-    "or every Tuesday 17:30."
+    "Send /session, the client's number or name, then e.g. thursday 10:00 or every Tuesday 17:30."
 )
 SESSION_SET_FOR = _("Noted: {name}'s next session is {when} ({zone} time).")
 SESSION_SET_BY = _("{name}, your clinician, noted your next session: {when}. /session shows it.")
@@ -806,4 +805,3 @@ CARD_LINE = _("{days} around {time}, {anchor}: {step}")
 CARD_PLAN = _("Plan: {if_then}")
 CARD_REWARD = _("Reward: {reward}")
 NUDGE = _("{anchor}: {step}")
-
