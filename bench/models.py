@@ -9,7 +9,7 @@ check, bounded decode, VAD, no-speech filtering), on
   --speech, real read speech from the pocketsphinx source package (public-domain LibriVox
   readings and recorded card names): `pip download --no-deps --no-binary :all: pocketsphinx`,
   untar, and pass its test/data folder;
-- Spanish and German: the committed clips (languages.json), heard with the language set.
+- Spanish, German and Russian: the committed clips (languages.json), heard with the language set.
 WER is pooled over each set's words, after the standard Whisper normalisers (the
 `whisper-normalizer` package, `pip install -e '.[bench]'`: OpenAI's EnglishTextNormalizer for
 English, so "Mr."/"mister", "10"/"ten", "colour"/"color" are not errors; BasicTextNormalizer for
@@ -105,7 +105,7 @@ def main() -> None:
             real = real_speech(args.speech, Path(tmp))
             sets["English, real (LibriVox, cards)"] = {p: ("en", t) for p, t in real.items()}
         other = json.loads((AUDIO / "languages.json").read_text())
-        for language in ("es", "de"):
+        for language in ("es", "de", "ru"):
             sets[f"{language}, committed (espeak-ng)"] = {
                 AUDIO / c: (language, o["text"])
                 for c, o in other.items()

@@ -1,5 +1,6 @@
 """Spanish, German and Russian clients hear Between in their language end to end (fake Bot API):
-onboarding, /new, a nudge and its report, crisis words, the command menu, /language mid-flow."""
+onboarding, /new, a nudge and its report, a voice note heard with the real bundled model, crisis
+words, the command menu, /language mid-flow."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from bot.texts import speaking, t
 from tests.support.harness import Harness
 from tests.support.nudges import make_due, set_user
+from tests.support.voice import send_voice
 
 SAM = 5101
 LANGUAGES = ("es", "de", "ru")
@@ -73,6 +75,31 @@ async def test_a_client_is_onboarded_designs_is_nudged_and_reports_in_their_lang
         said(language, "ACK_DID"),
         said(language, "ASK_REFLECTION"),
     ]
+
+
+# A committed espeak-ng clip in each language (tests/fixtures/audio/languages.json) and a word
+# of it the multilingual base model hears when told the client's language.
+VOICE_CLIPS = {
+    "es": ("es-sister.ogg", "teléfono"),
+    "de": ("de-walk.ogg", "park"),
+    "ru": ("ru-sister.ogg", "сестра"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_voice_note_is_heard_and_answered_in_the_clients_language(
+    harness: Harness, language: str
+) -> None:
+    await onboard_in(harness, SAM, language)
+    clip, word = VOICE_CLIPS[language]
+
+    got_it, heard = await send_voice(harness, SAM, clip, seconds=5)
+
+    assert got_it == said(language, "VOICE_GOT_IT") != t.VOICE_GOT_IT
+    opening = said(language, "VOICE_HEARD").split("{transcript}")[0]
+    assert opening != t.VOICE_HEARD.split("{transcript}")[0]  # not the English words
+    assert heard.startswith(opening)
+    assert word in heard.lower()  # heard in the language, by the worker, in the language
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
