@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.rules import summary, week
-from bot.texts import t
+from bot.texts import LANGUAGES, speaking, t
 
 WED = date(2026, 12, 2)  # a Wednesday
 
@@ -37,6 +38,36 @@ def local(zone: str, *parts: int) -> datetime:
 def test_a_session_is_read_from_a_day_and_a_time_once_or_every_week(
     text: str, expected: week.SessionPlan | None
 ) -> None:
+    assert week.parse_session(text, WED) == expected
+
+
+TUESDAYS = week.SessionPlan(time(17, 30), weekday=1, weekly=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("jueves 10:00", week.SessionPlan(time(10, 0), weekday=3)),
+        ("el jueves a las 10:00", week.SessionPlan(time(10, 0), weekday=3)),
+        ("cada martes 17:30", TUESDAYS),
+        ("todos los martes 17:30", TUESDAYS),
+        ("los martes a las 17.30", TUESDAYS),
+        ("mañana 9 h", week.SessionPlan(time(9, 0), on=date(2026, 12, 3))),
+        ("Donnerstag um 10 Uhr", week.SessionPlan(time(10, 0), weekday=3)),
+        ("jeden Dienstag 17:30", TUESDAYS),
+        ("dienstags 17:30 Uhr", TUESDAYS),
+        ("morgen 9 Uhr", week.SessionPlan(time(9, 0), on=date(2026, 12, 3))),
+        ("в четверг в 10:00", week.SessionPlan(time(10, 0), weekday=3)),
+        ("каждый вторник 17:30", TUESDAYS),
+        ("по вторникам в 17:30", TUESDAYS),
+        ("завтра в 9 ч", week.SessionPlan(time(9, 0), on=date(2026, 12, 3))),
+        ("cada mañana 10:00", None),
+    ],
+)
+def test_a_session_is_read_in_the_clients_language_once_or_every_week(
+    text: str, expected: week.SessionPlan | None
+) -> None:
+    """ "Every Tuesday" in Spanish, German or Russian is weekly too, not one Tuesday."""
     assert week.parse_session(text, WED) == expected
 
 
@@ -164,3 +195,16 @@ def test_reports_without_any_nudge_are_said_plainly_not_as_of_0_nudges() -> None
     text = summary.render(facts)
     assert "of 0 nudges" not in text
     assert "Tried 1, partly 0, not today 0, reported without a nudge" in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_session_and_week_examples_a_client_is_shown_read_as_they_say(language: str) -> None:
+    """What a client is told to type ("/session jueves 10:00") works when they type it."""
+    with speaking(language):
+        shown = [t.SESSION_NONE, t.SESSION_UNKNOWN, t.WEEK_WHEN_UNKNOWN]
+    sessions = [m for text in shown[:2] for m in re.findall(r"/session ([^,;/]+?\d\d:\d\d)", text)]
+    weeks = re.findall(r"/week ([^,;/]+?\d\d:\d\d)", shown[2])
+    assert len(sessions) == 4 and len(weeks) == 1, (sessions, weeks)
+    plans = [week.parse_session(example, WED) for example in sessions]
+    assert [(p.weekday, p.weekly) for p in plans if p] == [(3, False), (1, True)] * 2
+    assert week.parse_look_back_time(weeks[0]) == ("sun", time(18, 0))

@@ -43,12 +43,23 @@ class SessionPlan:
 
 
 _TIME_AT_END = re.compile(
-    r"(?:\s+(?:at|around|about))?\s+(\d{1,2}(?:\s*[:.h]\s*\d{2})?\s*(?:[ap]\.?\s*m?\.?)?)$"
+    r"(?:\s+(?:at|around|about|a las|a la|um|gegen|в|около))?"
+    r"\s+(\d{1,2}(?:\s*[:.h]\s*\d{2})?\s*(?:[ap]\.?\s*m?\.?)?(?:\s*(?:h|uhr|ч)\.?)?)$"
+)
+# "Every" before a day in each catalog's language ("cada martes", "jeden Dienstag", "каждый
+# вторник"), and the words that say it with the day ("los martes", "по вторникам").
+_EVERY = re.compile(
+    r"^(?:every|each|cada|todos los|todas las|los|jeden|jede|jedes|alle"
+    r"|каждый|каждую|каждое|каждая|по)\s+"
+)
+_GERMAN_EVERY_DAY = re.compile(  # "dienstags": on Tuesdays
+    r"^(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)s$"
 )
 
 
 def parse_session(text: str, today: date) -> SessionPlan | None:
-    """Read "thursday 10:00", "every Tuesday 17:30", "tomorrow 9am" or "12 Dec 10:00"."""
+    """Read "thursday 10:00", "every Tuesday 17:30", "tomorrow 9am" or "12 Dec 10:00", and
+    the same in each catalog's language ("cada martes 17:30", "по вторникам в 17:30")."""
     cleaned = " " + " ".join(text.strip().lower().split())
     match = _TIME_AT_END.search(cleaned)
     if not match:
@@ -58,8 +69,10 @@ def parse_session(text: str, today: date) -> SessionPlan | None:
     if at is None or not rest:
         return None
     weekly = False
-    if re.match(r"(every|each)\b", rest):
-        weekly, rest = True, re.sub(r"^(every|each)\s+", "", rest)
+    if _EVERY.match(rest):
+        weekly, rest = True, _EVERY.sub("", rest)
+    elif _GERMAN_EVERY_DAY.match(rest):
+        weekly = True
     offset = relative_day(rest)  # "tomorrow", "mañana", "morgen", "завтра"
     if offset is not None:
         if weekly:
