@@ -47,17 +47,30 @@ async def _outbox_rows(db: Database) -> int:
 async def test_telegram_slow_for_one_client_does_not_hold_back_another_clients_updates(
     harness: Harness,
 ) -> None:
-    """Telegram holds every answer to Sam; meanwhile Alex's update is stored, handled, its
-    changes committed and its replies sent. Before the outbox, Sam's handler kept the SQLite
-    write transaction open while it waited for Telegram, so Alex waited behind it."""
+    """Telegram holds every answer to Sam. While the bot is still waiting for Telegram to answer
+    its first reply to Sam, Sam's update is already committed (its replies wait in the outbox),
+    and Alex's update is stored, handled, its changes committed and its replies sent.
+
+    Before the outbox, Sam's handler waited for Telegram inside the update's transaction:
+    nothing of Sam's was committed until Telegram answered, and on SQLite that open write
+    transaction (BEGIN IMMEDIATE) kept Alex's update from even being stored. The bot gave up on
+    Telegram after its read timeout (5 s), rolled Sam's update back and tried it again, so
+    Alex got through in that gap (slowed by 5 s, but inside the harness's 15 s), and Sam heard
+    his first reply twice."""
     db = await harness.running_db()
     release = harness.fake.hold_chat("sendMessage", SAM)
     try:
         sams = harness.fake.send_text(SAM, "/start")
         await harness.fake.wait_until(
-            lambda: any(p.get("chat_id") in (SAM, str(SAM)) for p in _sends(harness.fake)),
+            lambda: len(_sends_to(harness.fake, SAM)) == 1,
             what="the bot to be waiting on Telegram for Sam",
         )
+
+        # The cause: Sam's update does not wait for Telegram, so it holds nothing open.
+        await _becomes(db, sams["update_id"], InboxStatus.DONE, within=10.0)
+        async with harness.db.session() as session:
+            assert await session.get(User, SAM) is not None  # Sam's changes are committed
+            assert await outbox.unsent(session, sams["update_id"]) > 0  # his replies wait
 
         replies = await harness.send(ALEX, "/start")  # stored, handled, answered
 
@@ -65,11 +78,29 @@ async def test_telegram_slow_for_one_client_does_not_hold_back_another_clients_u
         async with harness.db.session() as session:
             assert await session.get(User, ALEX) is not None  # Alex's changes are committed
             assert await outbox.unsent(session, sams["update_id"]) > 0  # Sam's still held
+        assert len(_sends_to(harness.fake, SAM)) == 1  # still the first call, not given up
     finally:
         release.set()
     await harness.handled(sams["update_id"])
     assert await _status(db, sams["update_id"]) is InboxStatus.DONE
-    assert harness.fake.texts(SAM)[-1] == t.PRIVACY
+    texts = harness.fake.texts(SAM)
+    assert texts[0] == t.WELCOME.format(name="Sam") and texts[-1] == t.PRIVACY
+    assert len(texts) == len(set(texts)), texts  # each reply once
+
+
+async def _becomes(db: Database, update_id: int, status: InboxStatus, within: float) -> None:
+    """Wait (by the clock: a read may itself wait for SQLite's writer) for the update's status."""
+    loop = asyncio.get_running_loop()
+    deadline, now = loop.time() + within, None
+    while loop.time() < deadline:
+        if (now := await _status(db, update_id)) is status:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"update {update_id} was {now}, not {status}, after {within} s")
+
+
+def _sends_to(fake: BotApiStandIn, chat_id: int) -> list[dict[str, Any]]:
+    return [p for p in _sends(fake) if p.get("chat_id") in (chat_id, str(chat_id))]
 
 
 def _sends(fake: BotApiStandIn) -> list[dict[str, Any]]:
