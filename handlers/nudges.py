@@ -63,12 +63,12 @@ async def pause_all(turn: Turn, args: list[str]) -> None:
             await turn.say(t.PAUSE_DATE_UNKNOWN)
             return
         if not pause_holds(until, today):
-            shown = "%-d %b" if until.year == today.year else "%-d %b %Y"
-            await turn.say(t.PAUSE_DATE_PAST.format(day=until.strftime(shown)))
+            shown = t.day(until, with_year=until.year != today.year)
+            await turn.say(t.PAUSE_DATE_PAST.format(day=shown))
             return
     user.paused, user.paused_until = True, until
     if until:
-        await turn.say(t.PAUSED_ALL_UNTIL.format(day=until.strftime("%-d %b")))
+        await turn.say(t.PAUSED_ALL_UNTIL.format(day=t.day(until)))
     else:
         await turn.say(t.PAUSED_ALL)
 

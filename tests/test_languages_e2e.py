@@ -5,6 +5,7 @@ words, the command menu, /language mid-flow."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import time
 
 import pytest
@@ -145,3 +146,26 @@ async def test_switching_language_mid_flow_speaks_the_new_one_from_the_next_repl
     ]
     # Telegram still says English; the choice holds, and the open flow goes on in German.
     assert await harness.send(SAM, "read 10 minutes") == [said("de", "ASK_CONFIDENCE")]
+
+
+PAUSE_UNTIL = {  # what a client types, and the day as their language writes it back
+    "es": ("/pause hasta el 12 de diciembre", "12 dic"),
+    "de": ("/pause bis 12. Dezember", "12. Dez."),
+    "ru": ("/pause до 12 декабря", "12 дек."),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_pause_until_a_day_is_read_and_told_back_in_the_clients_language(
+    harness: Harness, language: str
+) -> None:
+    await onboard_in(harness, SAM, language)
+    typed, shown = PAUSE_UNTIL[language]
+
+    assert await harness.send(SAM, typed) == [said(language, "PAUSED_ALL_UNTIL", day=shown)]
+    with speaking(language):  # the example the client is given reads the same way
+        example = re.search(r"/pause [^»\"“”]+", t.PAUSE_DATE_UNKNOWN)
+    assert example is not None
+    await harness.send(SAM, "/resume")
+    [paused] = await harness.send(SAM, example.group(0))
+    assert paused.startswith(said(language, "PAUSED_ALL_UNTIL").split("{day}")[0])

