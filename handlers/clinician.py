@@ -72,7 +72,7 @@ async def invite(turn: Turn) -> None:
     expires = utcnow() + timedelta(days=INVITE_DAYS)
     [code_hash, *_] = codes.code_hashes(turn.session, code)
     await sharing_db.replace_invite(turn.session, user.id, code_hash, expires)
-    await turn.say(t.INVITE_CODE.format(code=code, until=expires.strftime("%-d %b")))
+    await turn.say(t.INVITE_CODE.format(code=code, until=t.day(expires)))
 
 
 async def link(turn: Turn, args: list[str]) -> None:
@@ -255,7 +255,7 @@ async def gather(
         last_report=seen.last_report,
         crisis=[
             t.SUMMARY_CRISIS_ITEM.format(
-                day=local_now(zone, flag.at).strftime("%a %d %b %H:%M"),
+                day=t.day_and_clock(local_now(zone, flag.at)),
                 source=t.CRISIS_SOURCES.get(flag.source, flag.source),
                 words=flag.words,
             )

@@ -55,7 +55,7 @@ async def invite(turn: Turn, choice: str) -> None:
     await supporters_db.replace_invite(
         turn.session, turn.user_id, code_hash, choice == "weekly", expires
     )
-    await turn.say(t.SUPPORTER_CODE.format(code=code, until=expires.strftime("%-d %b")))
+    await turn.say(t.SUPPORTER_CODE.format(code=code, until=t.day(expires)))
 
 
 async def remove(turn: Turn, link_id: str) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 
 from bot.texts import speaking, t
-from tests.support.harness import Harness
+from storage.models import utcnow
+from tests.support.clinicians import DOCTOR
+from tests.support.harness import CLINICIAN_CODE, Harness
 from tests.support.nudges import make_due, set_user
 from tests.support.voice import send_voice
 
@@ -169,3 +171,20 @@ async def test_a_pause_until_a_day_is_read_and_told_back_in_the_clients_language
     await harness.send(SAM, "/resume")
     [paused] = await harness.send(SAM, example.group(0))
     assert paused.startswith(said(language, "PAUSED_ALL_UNTIL").split("{day}")[0])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_clinicians_invite_code_says_until_when_in_their_language(
+    harness: Harness, language: str
+) -> None:
+    harness.fake.language_codes[DOCTOR] = language
+    await harness.send(DOCTOR, "/start")
+    await harness.send(DOCTOR, f"/clinician {CLINICIAN_CODE}")
+
+    [code_message] = await harness.send(DOCTOR, "/invite")
+
+    expires = utcnow() + timedelta(days=7)
+    with speaking(language):
+        shown = t.day(expires)
+    assert shown in code_message and expires.strftime("%-d %b") not in code_message
+    assert code_message.startswith(said(language, "INVITE_CODE").split("{code}")[0])

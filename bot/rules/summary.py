@@ -198,7 +198,7 @@ def chart(client: ClientFacts) -> bytes:
         vmax=4,
         aspect="auto",
     )
-    axes.set_xticks(range(len(days)), [d.strftime("%a %-d") for d in days], rotation=90)
+    axes.set_xticks(range(len(days)), [t.short_day(d) for d in days], rotation=90)
     axes.set_yticks(range(len(grid)), [f"{i + 1}" for i in range(len(grid))])
     labels = [t.CHART_NO_ANSWER, t.CHART_NOT_TODAY, t.CHART_PARTLY, t.CHART_TRIED]
     axes.legend(
