@@ -47,6 +47,47 @@ def test_crisis_words_are_noticed_however_they_are_written(said: str) -> None:
 
 @pytest.mark.parametrize(
     "said",
+    [
+        "me quiero suicidar",
+        "a veces pienso que estaría mejor muerta",
+        "ojala estuviera muerto",
+        "no vale la pena vivir así",
+        "no quiero despertar mañana",
+        "quiero lastimarme",
+        "Ich bringe mich um",
+        "ich habe Suizidgedanken",
+        "ich will tot sein",
+        "ich könnte mir was antun",
+        "ich ritze mich wieder",
+        "я думаю о самоубийстве",
+        "жить не хочется",
+        "хочу сдохнуть",
+        "лучше бы меня не было",
+        "снова селф-харм",
+        "хочу наглотаться таблеток",
+        "mejor estar múerto",  # an accent typed where none belongs is still read
+    ],
+)
+def test_crisis_words_in_spanish_german_and_russian_are_noticed(said: str) -> None:
+    assert mentions_crisis(said, crisis_phrases(None))
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "me corto el pelo mañana",
+        "estaba muerto de risa",
+        "quiero acabar con todo el trabajo antes del viernes",
+        "ich bin todmüde",
+        "я умираю со смеху",
+    ],
+)
+def test_everyday_spanish_german_and_russian_are_not_taken_for_crisis_words(said: str) -> None:
+    assert not mentions_crisis(said, crisis_phrases(None))
+
+
+@pytest.mark.parametrize(
+    "said",
     ["This homework is killing me, haha", "I could die laughing", "skill myself up", ""],
 )
 def test_everyday_words_are_not_taken_for_crisis_words(said: str) -> None:

@@ -18,14 +18,18 @@ _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
 
 
 def normalise(text: str) -> str:
-    """Fold case, width and accents' forms; drop apostrophes; words separated by one space."""
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
-    return " ".join(_NOT_WORD.sub(" ", folded).split())
+    """Fold case and width, drop accents ("múerto", "möchte" -> "mochte", "й" -> "и") and
+    apostrophes; words separated by one space. Phrases are normalised the same way."""
+    folded = unicodedata.normalize("NFKD", text).casefold().translate(_APOSTROPHES)
+    bare = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(_NOT_WORD.sub(" ", bare).split())
 
 
 # Each language's defaults beside English's (en.CRISIS_PHRASES). Every message is screened with
 # all of them whatever its language: people write in more than one. Matched as whole words after
-# normalise (any case; "ß" folds to "ss"), so forms without accents are listed too.
+# normalise (any case, accents or none; "ß" folds to "ss"). German compounds are listed whole
+# ("suizidgedanken"): whole-word matching cannot see inside them. Left out on purpose, for what
+# they also say every day: "me corto" (el pelo), "estar muerto" (de risa), "acabar con todo".
 PHRASES_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
     "es": (
         "suicidio",
@@ -53,6 +57,21 @@ PHRASES_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
         "autolesionarme",
         "cortarme",
         "sobredosis",
+        "suicidar",
+        "me suicido",
+        "suicida",
+        "suicidas",
+        "mejor muerto",
+        "mejor muerta",
+        "estaria mejor muerto",
+        "estaria mejor muerta",
+        "quisiera estar muerto",
+        "quisiera estar muerta",
+        "ojala estuviera muerto",
+        "ojala estuviera muerta",
+        "no vale la pena vivir",
+        "lastimarme",
+        "no quiero despertar",
     ),
     "de": (
         "selbstmord",
@@ -78,6 +97,18 @@ PHRASES_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
         "mich ritzen",
         "überdosis",
         "ueberdosis",
+        "bringe mich um",
+        "mich umzubringen",
+        "suizidgedanken",
+        "selbstmordgedanken",
+        "suizidale",
+        "suizidalen",
+        "mich selbst verletzen",
+        "ritze mich",
+        "will tot sein",
+        "mir was antun",
+        "mir etwas antun",
+        "nicht mehr aufwachen",
     ),
     "ru": (
         "суицид",
@@ -101,6 +132,25 @@ PHRASES_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
         "вскрыть вены",
         "селфхарм",
         "передозировка",
+        "самоубийстве",
+        "самоубийством",
+        "суицида",
+        "суициде",
+        "суицидальные",
+        "суицидальных",
+        "жить не хочу",
+        "жить не хочется",
+        "хочется умереть",
+        "хочу сдохнуть",
+        "повеситься",
+        "не хочу просыпаться",
+        "лучше бы меня не было",
+        "резать себя",
+        "селф харм",
+        "причинить себе боль",
+        "сделать себе больно",
+        "наглотаться таблеток",
+        "передоз",
     ),
 }
 
