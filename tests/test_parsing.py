@@ -15,6 +15,7 @@ from bot.rules.parsing import (
     relative_day,
     resolve_timezone,
 )
+from bot.texts import LANGUAGES, speaking, t
 
 
 @pytest.mark.parametrize(
@@ -111,6 +112,35 @@ def test_cities_and_countries_resolve_from_maintained_place_names_in_any_case_an
 ) -> None:
     """CLDR's zone cities and countries, GeoNames' cities: not a list kept by hand."""
     assert resolve_timezone(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ciudad de México", "America/Mexico_City"),
+        ("ciudad de mexico", "America/Mexico_City"),
+        ("Viena", "Europe/Vienna"),
+        ("Alemania", "Europe/Berlin"),
+        ("Wien", "Europe/Vienna"),
+        ("Moskau", "Europe/Moscow"),
+        ("Москва", "Europe/Moscow"),
+        ("москва", "Europe/Moscow"),
+        ("Алматы", "Asia/Almaty"),
+        ("Россия", "Europe/Moscow"),
+    ],
+)
+def test_places_resolve_by_their_names_in_each_catalogs_language(text: str, expected: str) -> None:
+    """CLDR's names of zone cities and countries in Spanish, German and Russian, after the
+    English ones (which win where both name a place)."""
+    assert resolve_timezone(text) == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_places_a_client_is_given_as_examples_resolve(language: str) -> None:
+    with speaking(language):
+        examples = t.ASK_TIMEZONE.split(":", 1)[1].split(".")[0]
+    for place in examples.split(","):
+        assert resolve_timezone(place), place
 
 
 @pytest.mark.parametrize("text", ["Atlantis", "", "my house", "Europe/Nowhere"])

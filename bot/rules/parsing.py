@@ -191,7 +191,8 @@ def _timezone_index() -> dict[str, str]:
     After the few `_NICKNAMES`: IANA's zone names (an old one, like Europe/Kiev, gives the
     current zone, by CLDR); the countries (CLDR's English names, each to the zone of its largest
     city); the cities the zones are named for, also in CLDR's English spelling ("Ho Chi Minh
-    City"); then the GeoNames cities of `_MIN_POPULATION` people or more, the largest first.
+    City"); the same countries and cities in each catalog's language ("Alemania", "Wien",
+    "Москва"); then the GeoNames cities of `_MIN_POPULATION` people or more, the largest first.
     """
     zones = available_timezones()
     aliases: Mapping[str, str] = get_global("zone_aliases")
@@ -225,6 +226,14 @@ def _timezone_index() -> dict[str, str]:
     for zone, names in english.time_zones.items():
         if "city" in names:
             add(names["city"], zone)
+    for language in LANGUAGES:  # the same in each catalog's language: "Wien", "Москва"
+        local = Locale.parse(language)
+        for code, name in local.territories.items():
+            if code in largest:
+                add(name, largest[code])
+        for zone, names in local.time_zones.items():
+            if "city" in names:
+                add(names["city"], zone)
     for city in cities:
         if city["population"] >= _MIN_POPULATION:
             add(city["name"], city["timezone"])
