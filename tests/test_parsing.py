@@ -213,6 +213,28 @@ def test_days_are_read_in_every_catalogs_language(said: str, days: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("said", "days"),
+    [
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("Monday to Friday", "mon,tue,wed,thu,fri"),
+        ("fri - mon", "mon,fri,sat,sun"),
+        ("lun-vie", "mon,tue,wed,thu,fri"),
+        ("de martes a jueves", "tue,wed,thu"),
+        ("Mo–Fr", "mon,tue,wed,thu,fri"),
+        ("Di bis Do", "tue,wed,thu"),
+        ("пн-пт", "mon,tue,wed,thu,fri"),
+        ("с понедельника по пятницу", "mon,tue,wed,thu,fri"),
+        ("mon, fri", "mon,fri"),
+        ("lunes y viernes", "mon,fri"),
+        ("monday and a friday", "mon,fri"),
+    ],
+)
+def test_a_range_of_days_is_every_day_from_the_first_to_the_last(said: str, days: str) -> None:
+    """"Mo–Fr" (the German weekdays button) is five days, not Monday and Friday."""
+    assert parse_days(said) == days
+
+
+@pytest.mark.parametrize(
     ("said", "at"),
     [
         ("19 h", time(19, 0)),

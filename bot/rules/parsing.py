@@ -84,6 +84,8 @@ def parse_days(text: str) -> str | None:
         return WEEKDAYS_ONLY
     if re.search(r"\bweek ?ends?\b", cleaned) or _says(cleaned, _WEEKEND_WORDS):
         return WEEKENDS
+    if (span := _day_range(text)) is not None:
+        return span
     found = {day for day in WEEKDAYS if re.search(rf"\b{day}", cleaned)}
     if re.search(r"\bthur?s?\b", cleaned):
         found.add("thu")
@@ -142,6 +144,61 @@ def _day_words() -> tuple[dict[str, str], dict[str, str]]:
                     else:
                         short[word] = WEEKDAYS[index]
     return stems, short
+
+
+# What joins the first and last day of a range: "mon-fri", "lunes a viernes", "Di bis Do",
+# "с понедельника по пятницу".
+_RANGE_WORDS = {
+    "-",
+    "–",
+    "—",
+    "to",
+    "through",
+    "thru",
+    "till",
+    "a",
+    "al",
+    "hasta",
+    "bis",
+    "по",
+    "до",
+}
+
+
+def _day_range(text: str) -> str | None:
+    """Every day from the first to the last of two days joined by a dash or a range word."""
+    words = re.findall(r"[-–—]|[^\W\d_]+", text.casefold())
+    named = [(place, day) for place, word in enumerate(words) if (day := _day_of(word))]
+    if len(named) != 2:
+        return None
+    (first_at, first), (last_at, last) = named
+    if last_at - first_at != 2 or words[first_at + 1] not in _RANGE_WORDS:
+        return None  # "monday and a friday" is two days
+    start, end = WEEKDAYS.index(first), WEEKDAYS.index(last)
+    return normalise_days([WEEKDAYS[(start + k) % 7] for k in range((end - start) % 7 + 1)])
+
+
+def _day_of(word: str) -> str | None:
+    """The day one word names, in English or any catalog's language ("thurs", "vie", "пятницу")."""
+    folded = _fold(word)
+    if not folded:
+        return None
+    english = _english_days()
+    if folded in english:
+        return english[folded]
+    stems, short = _day_words()
+    if folded in short:
+        return short[folded]
+    return next((day for stem, day in stems.items() if folded.startswith(stem)), None)
+
+
+@cache
+def _english_days() -> dict[str, str]:
+    names = {"tues": "tue", "thur": "thu", "thurs": "thu"}
+    for width in ("wide", "abbreviated"):
+        for index, name in get_day_names(width, locale="en").items():
+            names[_fold(name)] = WEEKDAYS[index]
+    return names
 
 
 def _local_days(cleaned: str) -> set[str]:
