@@ -138,6 +138,7 @@ class OutboxSender:
         if self._journal_down:
             self._journal.check()
             self._journal_down = False
+        self._journal.refresh()  # what other instances sharing the folder sent (one that died)
         entries = dict(self._journal.entries)
         if not entries:
             return
@@ -175,6 +176,7 @@ class OutboxSender:
         if self._journal_down:
             self._journal.check()  # nothing goes out until sends can be written down
             self._journal_down = False
+        self._journal.refresh()  # a row another instance sent is not claimed to send again
         async with self._db.session() as session:
             rows = await outbox.claim(
                 session, chat_id, self._owner, utcnow(), self._lease, self._journal.entries

@@ -9,19 +9,30 @@ client's update is stored, handled and answered.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import DisconnectionError
+from telegram import Bot
 
 from bot.app import open_database
 from bot.config import Settings
+from bot.outbox import OutboxSender
 from bot.texts import t
 from sandbox.botapi import BotApiStandIn
+from scheduler.dispatcher import SentJournal
 from storage import outbox
-from storage.db import Database
-from storage.models import InboxStatus, InboxUpdate, OutboxMessage, User
+from storage.db import Database, migrate
+from storage.models import (
+    InboxStatus,
+    InboxUpdate,
+    OutboxKind,
+    OutboxMessage,
+    User,
+    utcnow,
+)
 from tests.support.databases import failing_commit
 from tests.support.harness import Harness
 from tests.support.processes import BotProcess
@@ -256,3 +267,35 @@ async def _wait_for_status(db: Database, update_id: int, status: InboxStatus) ->
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"update {update_id} never became {status}")
+
+
+# ------------------------------------------------------------- (f) instances sharing a journal
+
+
+async def test_a_reply_an_instance_sent_before_it_died_is_not_sent_again_by_another(
+    fake: BotApiStandIn, settings: Settings
+) -> None:
+    """Instance A sent a reply, wrote it in the shared journal and was killed before deleting
+    its row. When A's claim has run out, instance B (started before A's send) takes the row:
+    it reads the journal again, so it deletes the row instead of sending it a second time."""
+    await asyncio.to_thread(migrate, settings.resolved_database_url)
+    db = open_database(settings)
+    path = settings.data_dir / "sent-replies.journal"
+    a_journal, b_journal = SentJournal(path), SentJournal(path)  # both instances running
+    fake.send_text(SAM, "hi")  # Sam's chat exists at Telegram
+    async with db.session() as session:
+        row = outbox.add(session, SAM, OutboxKind.MESSAGE, update_id=1, text="hello once")
+        await session.flush()
+        row.claimed_by, row.claimed_until = "A", utcnow() - timedelta(seconds=1)  # run out
+        row_id = row.id
+    async with Bot(fake.token, base_url=settings.telegram_api_url) as bot:
+        sent = await bot.send_message(SAM, "hello once")  # A's send, accepted by Telegram
+        a_journal.record(row_id, sent.message_id, utcnow())  # then kill -9
+
+        b = OutboxSender(db, bot, b_journal, "B", timedelta(seconds=120))
+        await b.sweep()
+        await fake.wait_until(lambda: not b._running, what="B to have drained what it took")
+        await b.stop()
+    assert await _outbox_rows(db) == 0
+    assert fake.texts(SAM).count("hello once") == 1
+    await db.dispose()
