@@ -414,6 +414,10 @@ def test_compose_file_runs_postgres_the_webhook_bot_and_two_workers_with_health_
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert service["environment"]["HTTP_PORT"] == "8080"
         assert service["environment"]["DATABASE_URL"].startswith("postgresql://")
+    # Each process keeps its name across a recreate (BETWEEN_INSTANCE defaults to the
+    # hostname), so it takes back at once what it had claimed; no two share one.
+    names = [services[n].get("hostname") for n in ("bot", "worker-1", "worker-2")]
+    assert None not in names and len(set(names)) == 3, names
     assert services["bot"]["environment"]["TRANSCRIBE_WORKERS"] == "0"
     assert set(compose["volumes"]) == {"postgres-data", "between-data"}
 
