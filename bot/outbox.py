@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.context import UnitOfWork
 from bot.faults import backoff
@@ -243,6 +243,14 @@ class OutboxSender:
             else:
                 logger.error("a reply was refused by Telegram: %s", error.message)
                 await self._apologise(row)
+            await self._finish(row, None, refused=True)
+            return
+        except NetworkError as error:
+            if "too large" not in error.message.lower():
+                raise  # a hiccup: the row stays
+            # HTTP 413, a file over Telegram's limit: every try would be refused the same way.
+            logger.error("a reply was refused by Telegram as too large")
+            await self._apologise(row)
             await self._finish(row, None, refused=True)
             return
         except TelegramError:

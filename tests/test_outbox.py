@@ -299,3 +299,21 @@ async def test_a_reply_an_instance_sent_before_it_died_is_not_sent_again_by_anot
     assert await _outbox_rows(db) == 0
     assert fake.texts(SAM).count("hello once") == 1
     await db.dispose()
+
+
+# ------------------------------------------------------------- (g) a row Telegram never takes
+
+
+async def test_a_file_telegram_refuses_as_too_large_is_apologised_for_and_the_chat_goes_on(
+    harness: Harness,
+) -> None:
+    """Telegram answers HTTP 413 to a file over its limit, every time (python-telegram-bot
+    raises it as a NetworkError, like a passing hiccup). The row is refused with one apology,
+    not retried for ever with every later reply to that chat waiting behind it."""
+    await harness.onboard(SAM)
+    harness.fake.fail_next("sendDocument", 413, description="Request Entity Too Large", times=1000)
+
+    assert await harness.send(SAM, "/mydata") == [t.SOMETHING_WENT_WRONG]
+    [helped] = await harness.send(SAM, "/help")
+    assert helped.startswith(t.HELP.split("{", 1)[0])
+    assert await _outbox_rows(harness.db) == 0
