@@ -56,7 +56,9 @@ def is_update(payload: object) -> bool:
     if not isinstance(payload, dict):
         return False
     update_id = payload.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return False
+    if not 0 <= update_id < 2**63:  # what the inbox's BIGINT holds
         return False
     return any(isinstance(v, dict) for k, v in payload.items() if k != "update_id")
 
@@ -139,7 +141,7 @@ def _receiver(webhook: Webhook) -> Callable[[Request], Awaitable[Response]]:
             return Response(status_code=413)
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
             return Response(status_code=400)
         if not is_update(payload):
             return Response(status_code=400)

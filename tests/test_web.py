@@ -139,7 +139,15 @@ async def test_a_post_without_the_right_secret_gets_403_and_nothing_is_stored(
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[1, 2]", b'{"message": {"text": "hi"}}', b'{"update_id": "7", "x": {}}'],
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"message": {"text": "hi"}}',
+        b'{"update_id": "7", "x": {}}',
+        b'{"update_id": 9223372036854775808, "message": {}}',  # past a BIGINT
+        b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # nested
+    ],
+    ids=["not json", "a list", "no update_id", "a text id", "too big an id", "deep nesting"],
 )
 async def test_a_body_that_is_not_an_update_gets_400_and_nothing_is_stored(
     webhook: tuple[Harness, httpx.AsyncClient], body: bytes
