@@ -180,6 +180,7 @@ def start_dispatching(
         clock=services.clock,
         claimant=claimant_of(settings),
         metrics=services.metrics,
+        send_rate=settings.telegram_max_send_rate,
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(

@@ -208,6 +208,14 @@ class SentJournal:
                 raise JournalUnavailable(type(error).__name__) from error
 
 
+def round_size(batch: int, send_rate: float | None, claim_seconds: float) -> int:
+    """How many deliveries one send round takes: the batch, or what the send rate gets out in
+    half a claim if that is fewer (at 5 a second and a 120 s claim, 300)."""
+    if send_rate is None:
+        return batch
+    return max(1, min(batch, int(send_rate * claim_seconds / 2)))
+
+
 @dataclass
 class Outgoing:
     delivery_id: int
@@ -234,6 +242,7 @@ class Dispatcher:
         journal: SentJournal | None = None,
         claimant: Claimant = SOLO,
         metrics: Metrics | None = None,
+        send_rate: float | None = None,
     ) -> None:
         self._db = db
         self._metrics = metrics or Metrics()
@@ -242,6 +251,8 @@ class Dispatcher:
         self._signer = signer
         self._grace = grace
         self._batch = batch
+        # A round must leave within its claim, or another instance sends its tail again.
+        self._send_batch = round_size(batch, send_rate, claimant.seconds)
         self._clock = clock
         self._dialect = "sqlite" if db.is_sqlite else "postgresql"
         self._busy = asyncio.Lock()
@@ -383,7 +394,7 @@ class Dispatcher:
             rows = await deliveries.due_to_send(
                 session,
                 now,
-                batch=self._batch,
+                batch=self._send_batch,
                 per_chat=PER_CHAT_PER_ROUND,
                 sent=list(self._journal.entries) if self._journal else [],
             )
@@ -433,7 +444,7 @@ class Dispatcher:
         journal_error = next((e for e in errors if isinstance(e, JournalUnavailable)), None)
         if journal_error is not None:
             raise journal_error  # stop sending and back off (see tick)
-        return deferred > 0 or changed > 0 or len(rows) == self._batch
+        return deferred > 0 or changed > 0 or len(rows) == self._send_batch
 
     async def _reason_not_to_send(
         self,

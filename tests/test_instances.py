@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.ingest import store_updates
 from bot.rules.parsing import EVERY_DAY
 from sandbox.botapi import BotApiStandIn
-from scheduler.dispatcher import Dispatcher
+from scheduler.dispatcher import Dispatcher, round_size
 from storage import inbox
 from storage.claims import Claimant
 from storage.db import Database, migrate
@@ -312,3 +312,12 @@ async def test_two_between_run_processes_answer_each_update_once_and_send_each_n
             jobs = await session.scalar(select(func.count()).select_from(TranscriptionJob))
         assert jobs == len(live)
         await db.dispose()
+
+
+def test_a_send_round_is_no_bigger_than_the_send_rate_gets_out_within_its_claim() -> None:
+    """At TELEGRAM_MAX_SEND_RATE=5 a round of 1,000 would take 200 s, past the 120 s claim,
+    and another instance would send its tail again: the round is cut to half a claim's worth."""
+    assert round_size(1000, 5, 120) == 300
+    assert round_size(1000, 29, 120) == 1000  # the default: 34 s a round
+    assert round_size(1000, 0.001, 120) == 1
+    assert round_size(1000, None, 120) == 1000
