@@ -191,7 +191,7 @@ class OutboxSender:
                 await self._release(rest, utcnow() + self._lease)  # renewed
                 renew_at = time.monotonic() + self._lease.total_seconds() / 2
             try:
-                await self._send(row)
+                await self._send_keeping_claim(row, rest)
             except TelegramError as error:  # a hiccup: _send handled the refusals
                 delay = self._retry_later(chat_id, error)
                 await self._release(rest, utcnow() + timedelta(seconds=delay))
@@ -207,6 +207,21 @@ class OutboxSender:
                 return False
         self._failures.pop(chat_id, None)
         return bool(rows)
+
+    async def _send_keeping_claim(self, row: OutboxMessage, rest: list[int]) -> None:
+        """Send one row, renewing the claim on the chat's rows while the call lasts: one call
+        can outlast a claim (the rate limiter sleeps out a 429's retry_after inside it), and
+        another instance would then take the row and send it again."""
+        send = asyncio.ensure_future(self._send(row))
+        try:
+            while not (await asyncio.wait({send}, timeout=self._lease.total_seconds() / 3))[0]:
+                try:
+                    await self._release(rest, utcnow() + self._lease)  # renewed
+                except Exception as error:  # the database away: the call goes on
+                    logger.warning("a reply's claim not renewed: %s", describe(error))
+            await send
+        finally:
+            send.cancel()  # only if we were cancelled ourselves
 
     def _retry_later(self, chat_id: int, error: BaseException | None) -> float:
         failures = self._failures[chat_id] = self._failures.get(chat_id, 0) + 1

@@ -317,3 +317,40 @@ async def test_a_file_telegram_refuses_as_too_large_is_apologised_for_and_the_ch
     [helped] = await harness.send(SAM, "/help")
     assert helped.startswith(t.HELP.split("{", 1)[0])
     assert await _outbox_rows(harness.db) == 0
+
+
+async def test_a_reply_still_in_flight_when_its_claim_would_run_out_is_not_sent_by_another(
+    fake: BotApiStandIn, settings: Settings
+) -> None:
+    """One call can outlast a claim (the rate limiter sleeps out a 429's retry_after inside
+    it). The sending instance keeps its claim while the call lasts, so another instance's
+    sweep does not take the row and send it a second time."""
+    await asyncio.to_thread(migrate, settings.resolved_database_url)
+    db = open_database(settings)
+    fake.send_text(SAM, "hi")  # Sam's chat exists at Telegram
+    async with db.session() as session:
+        outbox.add(session, SAM, OutboxKind.MESSAGE, update_id=1, text="hello once")
+    lease = timedelta(seconds=2)
+    release = fake.hold_chat("sendMessage", SAM)
+    async with Bot(fake.token, base_url=settings.telegram_api_url) as bot:
+        a = OutboxSender(
+            db, bot, SentJournal(settings.data_dir / "a" / "sent.journal"), "A", lease
+        )
+        b = OutboxSender(
+            db, bot, SentJournal(settings.data_dir / "b" / "sent.journal"), "B", lease
+        )
+        try:
+            a.kick(SAM)
+            await fake.wait_until(lambda: len(_sends_to(fake, SAM)) == 1, what="A's call")
+            await asyncio.sleep(lease.total_seconds() * 1.5)  # past the claim A took
+            await b.sweep()
+            await fake.wait_until(
+                lambda: not b._running or len(_sends_to(fake, SAM)) > 1, what="B's sweep"
+            )
+        finally:
+            release.set()
+        await fake.wait_until(lambda: not a._running, what="A's call to be answered")
+        await a.stop()
+        await b.stop()
+    assert fake.texts(SAM).count("hello once") == 1
+    await db.dispose()
