@@ -145,6 +145,15 @@ async def follow_up(
     return chat_id
 
 
+async def waiting_before(session: AsyncSession, chat_id: int, moment: datetime) -> bool:
+    """Whether replies queued for the chat by `moment` are still to go (not those held for
+    quiet hours): what a message from elsewhere (a transcript) should follow."""
+    earlier = select(OutboxMessage.id).where(
+        OutboxMessage.chat_id == chat_id, OutboxMessage.created_at <= moment, _due(moment)
+    )
+    return bool(await session.scalar(select(earlier.exists())))
+
+
 async def unsent(session: AsyncSession, update_id: int) -> int:
     """How many replies of this update have not reached Telegram yet."""
     rows = await session.scalars(

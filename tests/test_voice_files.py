@@ -174,3 +174,17 @@ async def test_folders_and_files_an_older_version_left_open_become_owner_only(
     finally:
         await harness.stop()
         await harness.db.dispose()
+
+
+async def test_the_answer_to_a_note_comes_after_got_it_even_when_got_it_is_late(
+    harness: Harness,
+) -> None:
+    """"Got it" leaves after the commit; Telegram fails it once (502), so it goes again a moment
+    later. The worker has the answer to an unreadable note at once: it waits for the chat's
+    earlier replies, instead of saying "I couldn't open that" before "Got it"."""
+    await harness.onboard(MALLORY)
+    harness.fake.fail_next("sendMessage", 502)
+
+    replies = await send_document(harness, MALLORY, os.urandom(4000))
+
+    assert replies == [t.VOICE_GOT_IT, t.VOICE_UNREADABLE]

@@ -34,6 +34,7 @@ from bot.messages import split_message
 from bot.metrics import Metrics
 from bot.rules.crisis import MAX_FLAGGED_WORDS, crisis_phrases, crisis_resources, mentions_crisis
 from bot.texts import speaking, t
+from storage import outbox
 from storage.db import Database
 from storage.files import new_private_file
 from storage.models import JobStatus, Report, SafetyFlag, TranscriptionJob, User, utcnow
@@ -49,6 +50,8 @@ MAX_ATTEMPTS = 10
 IDLE_POLL_SECONDS = 0.5
 # How long a worker keeps retrying a database write before leaving the job to its lease.
 DB_PATIENCE_SECONDS = 120.0
+# How long an answer waits for the chat's earlier replies (a Telegram hiccup's first retries).
+REPLY_ORDER_WAIT_SECONDS = 10.0
 
 T = TypeVar("T")
 
@@ -359,7 +362,24 @@ class TranscriptionWorker:
                     )
             return not lease.lost
 
+    async def _after_earlier_replies(self, chat_id: int) -> None:
+        """Wait (a little) for the chat's replies queued before now, "Got it" among them: they
+        leave after their update's commit, and may be retrying while the answer is ready."""
+        ready_at = utcnow()
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + REPLY_ORDER_WAIT_SECONDS
+        while loop.time() < give_up_at:
+            try:
+                async with self._db.session() as session:
+                    if not await outbox.waiting_before(session, chat_id, ready_at):
+                        return
+            except Exception as error:  # the database away: the answer goes on its own
+                logger.warning("worker %s: reply order unknown: %s", self.name, describe(error))
+                return
+            await asyncio.sleep(0.1)
+
     async def _reply(self, job: TranscriptionJob, lease: _Lease) -> None:
+        await self._after_earlier_replies(job.user_id)
         # In the client's language as it is now (the one their notes are heard in).
         language = await self._patiently("look up a language", lambda: self._language(job))
         with speaking(language):
