@@ -43,6 +43,9 @@ def days_ago(n: int, outcome: Outcome, obstacle: Obstacle | None = None) -> DayR
         ("20 push-ups", "10 push-ups"),
         ("stretch 2 times", "stretch once"),
         ("at 7:30 read 4 pages", "at 7:30 read 2 pages"),
+        ("Step 2: read 10 pages", "Step 2: read 5 pages"),
+        ("say 1 kind thing, 10 times", "say 1 kind thing, 5 times"),
+        ("90 seconds of breathing", "45 seconds of breathing"),
     ],
 )
 def test_a_shorter_version_halves_the_number_in_it(step: str, halved: str) -> None:
@@ -50,7 +53,17 @@ def test_a_shorter_version_halves_the_number_in_it(step: str, halved: str) -> No
 
 
 @pytest.mark.parametrize(
-    "step", ["say one clear sentence out loud", "read 1 page", "open the notebook at 7:30"]
+    "step",
+    [
+        "say one clear sentence out loud",
+        "read 1 page",
+        "open the notebook at 7:30",
+        "walk at 6 pm",
+        "go to bed by 11",
+        "write 3 good things",
+        "read 2-3 pages",
+        "read 2 to 4 pages",
+    ],
 )
 def test_nothing_to_halve_gives_no_shorter_version(step: str) -> None:
     assert halve(step) is None
@@ -94,6 +107,8 @@ def test_a_writing_practice_has_a_voice_note_version_and_others_do_not() -> None
     spoken = "say 3 lines about my day in a voice note"
     assert voice_version("write 3 lines about my day") == spoken
     assert voice_version("journal for 5 minutes") == "journal for 5 minutes, by voice note"
+    assert voice_version("Write down 1 worry") == "say 1 worry in a voice note"
+    assert voice_version("jot down three things") == "say three things in a voice note"
     assert not involves_writing("walk to the corner")
     assert voice_version("walk to the corner") is None
 

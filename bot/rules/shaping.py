@@ -45,7 +45,9 @@ _WRITING = re.compile(
     r"thought record|note(?:s)? down|log)\b",
     re.IGNORECASE,
 )
-_WRITING_VERB = re.compile(r"\b(?:write|jot down|jot|note down)\b", re.IGNORECASE)
+_WRITING_VERB = re.compile(  # the longer first: "write down" is said as a whole
+    r"\b(?:write down|write out|write|jot down|jot|note down)\b", re.IGNORECASE
+)
 _NOTICING = re.compile(r"^\s*(?:just\s+)?(?:notic(?:e|ing)|spot|catch)\b", re.IGNORECASE)
 _REWARD_RULE = re.compile(r"\b(?:earns?|for every|gets? me|buys? me)\b", re.IGNORECASE)
 
@@ -81,11 +83,15 @@ class Offer:
 
 
 def halve(step: str) -> str | None:
-    """The step with its first number halved ("20 min" -> "10 min", "2 pages" -> "1 page");
-    None when there is no number to halve."""
-    match = _QUANTITY.search(step)
+    """The step with its first amount halved ("20 min" -> "10 min", "2 pages" -> "1 page");
+    None when there is none. An amount has a unit: "at 6 pm", "Step 2" or "3 good things" are
+    not amounts, and a range ("2-3 pages") is left to the client's own words."""
+    match = next((m for m in _QUANTITY.finditer(step) if m.group(3)), None)
     if match is None:
         return None
+    before = step[: match.start()].rstrip()
+    if before.endswith(("-", "–")) or re.search(r"\d\s*(?:-|–|to)\s*$", before):
+        return None  # the end of a range
     number = int(match.group(1))
     if number < 2:
         return None
