@@ -75,8 +75,9 @@ async def on_outcome(turn: Turn, practice_id: str, outcome_value: str) -> None:
     report = await repo.add_report(turn.session, practice, outcome, local_today(user))
     data = {"practice_id": practice.id, "report_id": report.id}
     if practice.noticing and outcome == Outcome.NOT_TODAY:
-        # Not noticing is no obstacle: there is nothing to fix (reference 001).
-        await repo.clear_conversation(turn.session, turn.user_id)
+        # Not noticing is no obstacle: there is nothing to fix (reference 001). Another flow
+        # the client is in stays as it is.
+        await repo.clear_conversation(turn.session, turn.user_id, FLOW)
         await turn.say(t.ACK_NOT_NOTICED)
         return
     if outcome == Outcome.NOT_TODAY:

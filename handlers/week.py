@@ -10,7 +10,6 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InputFile
 from telegram.error import Forbidden
 
 from bot.callbacks import Button, Kind
@@ -30,6 +29,7 @@ logger = logging.getLogger(__name__)
 FLOW = "week"
 DEFAULT_WORDS = ("default", "auto", "reset")
 CLEAR_WORDS = ("none", "clear", "no", "off")
+STALE_AFTER_DAYS = 8  # a look back's choice counts for its own week, not one long gone
 
 
 class Step(StrEnum):
@@ -53,13 +53,9 @@ async def show(turn: Turn, args: list[str]) -> None:
 
 
 async def _send_chart(turn: Turn, facts: summary.ClientFacts) -> None:
-    chat = turn.update.effective_chat
-    assert chat is not None
     try:
         picture = await asyncio.to_thread(summary.chart, facts)
-        await turn.context.bot.send_photo(
-            chat.id, InputFile(picture, filename="week.png"), caption=t.WEEK_CHART_CAPTION
-        )
+        turn.send_file(picture, "week.png", t.WEEK_CHART_CAPTION, photo=True)  # after the commit
     except Exception as error:  # the words matter more than the picture
         logger.error("the week's chart could not be sent: %s", describe(error))
 
@@ -89,25 +85,31 @@ async def on_choice(turn: Turn, until: str, choice: str, practice_id: str) -> No
         last_day = datetime.strptime(until, "%Y%m%d").date()
     except ValueError:
         last_day = None
-    if last_day is None or choice not in week.CHOICES:
+    user = await turn.user()
+    too_old = last_day is not None and (local_today(user) - last_day).days > STALE_AFTER_DAYS
+    if last_day is None or choice not in week.CHOICES or too_old:
         await turn.say(t.STALE_BUTTON_SHORT)
         return
     active = _active(await repo.listed_practices(turn.session, turn.user_id))
     if practice_id == "0":
-        week_db.record_choice(turn.session, turn.user_id, last_day, choice)
+        await week_db.record_choice(turn.session, turn.user_id, last_day, choice)
     if choice == "keep" or not active:
-        await repo.clear_conversation(turn.session, turn.user_id)
+        # Another flow the client is in (a thought record half written) stays as it is.
+        await repo.clear_conversation(turn.session, turn.user_id, FLOW)
         await turn.say(t.WEEK_KEPT)
         return
     if choice == "talk":
         for practice in active:
             practice.talk_over = True  # flagged in the clinician's summary, as after a skip
-        await repo.clear_conversation(turn.session, turn.user_id)
+        await repo.clear_conversation(turn.session, turn.user_id, FLOW)
         await turn.say(t.WEEK_TALK_SAVED)
         return
     picked = next((p for p in active if str(p.id) == practice_id), None)
-    if picked is None and len(active) == 1:
-        picked = active[0]
+    if picked is None and len(active) == 1 and practice_id == "0":
+        picked = active[0]  # not a stale "which practice?" button: that one's is gone
+    if picked is None and practice_id != "0":
+        await turn.say(t.PRACTICE_GONE)
+        return
     if picked is None:
         stamp = last_day.strftime("%Y%m%d")
         rows: list[list[Button]] = [
@@ -150,7 +152,7 @@ async def on_bring(turn: Turn, value: str) -> None:
     if not words:
         await turn.say(t.STALE_BUTTON_SHORT)
         return
-    week_db.mark_to_bring(turn.session, turn.user_id, words)
+    await week_db.mark_to_bring(turn.session, turn.user_id, words)  # twice is once
     await turn.say(t.BRING_SAVED.format(text=words))
 
 
@@ -168,7 +170,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
         if line is None:
             await turn.say(problem or t.EMPTY_ANSWER)
             return
-        week_db.mark_to_bring(turn.session, turn.user_id, line)
+        await week_db.mark_to_bring(turn.session, turn.user_id, line)
         await repo.clear_conversation(turn.session, turn.user_id)
         await turn.say(t.BRING_SAVED.format(text=line))
         return

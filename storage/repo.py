@@ -74,9 +74,15 @@ async def set_conversation(
     return conversation
 
 
-async def clear_conversation(session: AsyncSession, user_id: int) -> bool:
-    """End any flow; return whether there was one."""
-    result = await session.execute(delete(Conversation).where(Conversation.user_id == user_id))
+async def clear_conversation(
+    session: AsyncSession, user_id: int, flow: str | None = None
+) -> bool:
+    """End any flow (or only `flow`, leaving another the client is in); return whether one
+    ended."""
+    query = delete(Conversation).where(Conversation.user_id == user_id)
+    if flow is not None:
+        query = query.where(Conversation.flow == flow)
+    result = await session.execute(query)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

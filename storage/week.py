@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import summary, week
@@ -150,12 +150,24 @@ async def owned_report(session: AsyncSession, user_id: int, report_id: str) -> R
     return report if practice is not None and practice.user_id == user_id else None
 
 
-def record_choice(session: AsyncSession, user_id: int, until: date, choice: str) -> None:
+async def record_choice(session: AsyncSession, user_id: int, until: date, choice: str) -> None:
+    """The week's one choice: a second press (or a changed mind) replaces the first."""
+    await session.execute(
+        delete(WeekChoice).where(WeekChoice.user_id == user_id, WeekChoice.until == until)
+    )
     session.add(WeekChoice(user_id=user_id, until=until, choice=choice))
 
 
-def mark_to_bring(session: AsyncSession, user_id: int, text: str) -> None:
+async def mark_to_bring(session: AsyncSession, user_id: int, text: str) -> bool:
+    """Mark words to bring, once: False if the same words are marked already this fortnight."""
+    since = utcnow() - timedelta(days=14)
+    marked = await session.scalars(
+        select(ToBring.text).where(ToBring.user_id == user_id, ToBring.created_at >= since)
+    )
+    if text in marked.all():  # encrypted: compared once read
+        return False
     session.add(ToBring(user_id=user_id, text=text))
+    return True
 
 
 async def shared_marks(

@@ -124,6 +124,39 @@ async def test_the_weekly_choice_is_recorded_leads_to_a_smaller_step_and_reaches
     assert ["Sam", "weekly choice", today.isoformat(), "smaller", ""] in rows
 
 
+async def test_a_look_back_choice_leaves_a_thought_record_half_written_as_it_is(
+    harness: Harness,
+) -> None:
+    await saved_practice(harness, SAM)
+    await a_week_of_reports(harness)
+    await harness.send(SAM, "/week")
+    look_back = harness.fake.sent(SAM)[-1]
+    assert await harness.send(SAM, "/thought") == [t.THOUGHT_START, t.ASK_SITUATION]
+    assert await harness.send(SAM, "the team meeting") == [t.ASK_THOUGHT]
+
+    assert await harness.press_on(SAM, look_back, t.WEEK_CHOICES["keep"]) == [t.WEEK_KEPT]
+
+    replies = await harness.send(SAM, "they think I'm slow")  # the thought record goes on
+    assert replies and replies[0] != t.ASK_THOUGHT and t.THOUGHT_START not in replies
+
+
+async def test_the_weekly_choice_pressed_twice_or_changed_is_one_choice(
+    harness: Harness,
+) -> None:
+    await saved_practice(harness, SAM)
+    await a_week_of_reports(harness)
+    await harness.send(SAM, "/week")
+    look_back = harness.fake.sent(SAM)[-1]
+
+    await harness.press_on(SAM, look_back, t.WEEK_CHOICES["keep"])
+    await harness.press_on(SAM, look_back, t.WEEK_CHOICES["keep"])
+    await harness.press_on(SAM, look_back, t.WEEK_CHOICES["talk"])
+
+    async with harness.db.session() as session:
+        choices = (await session.scalars(select(WeekChoice.choice))).all()
+    assert choices == ["talk"]
+
+
 async def test_a_little_bigger_leads_into_the_step_up(harness: Harness) -> None:
     await saved_practice(harness, SAM)
     await a_week_of_reports(harness)

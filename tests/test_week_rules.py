@@ -171,6 +171,17 @@ def test_a_week_of_tries_is_counted_in_kind_words_with_their_reflections() -> No
     assert week.choices(week.Week(date(2026, 11, 26), WED, [read])) == week.CHOICES
 
 
+def test_a_practice_not_tried_this_week_is_not_listed_beside_the_ones_tried() -> None:
+    """Only tries are counted: three practices and one tried is one line, not two of
+    'not this week' (a list of what was not done)."""
+    read = practice(did=2)
+    walk = week.PracticeWeek(step="walk to the corner", counts=Counter(not_today=1))
+    call = week.PracticeWeek(step="call my sister", counts=Counter())
+    text = week.render(week.Week(date(2026, 11, 26), WED, [read, walk, call]))
+    assert t.WEEK_TRIED.format(step="read 10 minutes", count=2) in text
+    assert "walk to the corner" not in text and "call my sister" not in text
+
+
 def test_a_silent_week_gets_one_gentle_line_and_no_step_up() -> None:
     quiet = week.Week(date(2026, 11, 26), WED, [practice()])
     text = week.render(quiet)

@@ -215,13 +215,11 @@ def render(week: Week) -> str:
     if is_silent(week):
         return f"{title}\n\n{t.WEEK_SILENT}"
     lines = [title, ""]
-    for practice in week.practices:
+    for practice in week.practices:  # the tries only: no list of what was not done
         if practice.tries:
             lines.append(t.WEEK_TRIED.format(step=practice.step, count=practice.tries))
             if practice.counts["partly"]:
                 lines.append(t.WEEK_PARTLY.format(count=practice.counts["partly"]))
-        else:
-            lines.append(t.WEEK_NOT_YET.format(step=practice.step))
     helped = [text for p in week.practices for text in p.helped]
     if helped:
         lines += ["", t.WEEK_HELPED_TITLE, *(t.WEEK_ITEM.format(text=_quoted(h)) for h in helped)]

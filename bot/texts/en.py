@@ -359,7 +359,6 @@ WEEK_PARTLY = N_(
     "  {count} of them partly, and partly is a success too.",
     "  {count} of them partly, and partly is a success too.",
 )
-WEEK_NOT_YET = _("{step}: not this week, and that's useful to know.")
 WEEK_HELPED_TITLE = _("What helped, in your words:")
 WEEK_IN_THE_WAY_TITLE = _("What got in the way:")
 WEEK_CHANGED_TITLE = _("What you changed:")
