@@ -150,7 +150,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
     elif step == Step.ADJUST:
         await _on_option(turn, practice, data, value, pressed)
     elif step == Step.STEP_UP:
-        if value.strip().lower() in ("yes", "y", t.STEP_UP_YES.lower()):
+        if (pressed and value == "yes") or _says_yes(value, t.STEP_UP_YES):
             await practices.start_change(turn, practice, "step", "step_up", t.ASK_STEP_UP)
         elif pressed and value == "new":  # practice across settings (reference 004)
             await practices.start_change(
@@ -161,7 +161,7 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
     elif step == Step.WORTH:
         await _on_worth(turn, practice, report, data, value, pressed)
     elif step == Step.ACT:
-        if pressed and value == "yes":
+        if (pressed and value == "yes") or _says_yes(value, t.ACT_YES):
             await practices.start_change(turn, practice, "step", "to_action", t.ASK_ACTION)
         else:
             await _keep(turn)
@@ -363,10 +363,14 @@ async def _keep(turn: Turn) -> None:
 
 
 async def _history(turn: Turn, practice: Practice) -> list[coaching.DayReport]:
-    """The practice's recent reports, oldest first, as the coaching rules read them."""
+    """The practice's recent reports, oldest first, as the coaching rules read them; for a
+    noticing practice turned into an action, those since (noticings are not its tries)."""
+    since = None
+    if not practice.noticing:
+        since = await repo.became_an_action_at(turn.session, practice.id)
     return [
         coaching.DayReport(r.local_date, r.outcome, r.obstacle)
-        for r in await repo.reports_for(turn.session, practice.id)
+        for r in await repo.reports_for(turn.session, practice.id, since=since)
     ]
 
 
@@ -405,6 +409,19 @@ def _step_up_rows() -> list[list[Button]]:
 
 def _worth_rows() -> list[list[Button]]:
     return [[(t.SKIP, (Kind.ANSWER, Step.WORTH, "skip"))]]
+
+
+def _says_yes(typed: str, button: str) -> bool:
+    """A typed yes: the button's own words, or yes in English or a catalog's language."""
+    return typed.strip().lower().rstrip("!.") in {
+        "yes",
+        "y",
+        "sí",
+        "si",
+        "ja",
+        "да",
+        button.lower(),
+    }
 
 
 def _act_rows() -> list[list[Button]]:

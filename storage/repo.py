@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.cues import next_fire
@@ -187,17 +187,25 @@ async def add_report(
     return report
 
 
-async def reports_for(session: AsyncSession, practice_id: int, limit: int = 60) -> list[Report]:
-    """The practice's latest reports, oldest first."""
-    rows = (
-        await session.scalars(
-            select(Report)
-            .where(Report.practice_id == practice_id)
-            .order_by(Report.id.desc())
-            .limit(limit)
-        )
-    ).all()
+async def reports_for(
+    session: AsyncSession, practice_id: int, limit: int = 60, since: datetime | None = None
+) -> list[Report]:
+    """The practice's latest reports (those after `since`, if given), oldest first."""
+    query = select(Report).where(Report.practice_id == practice_id)
+    if since is not None:
+        query = query.where(Report.created_at > since)
+    rows = (await session.scalars(query.order_by(Report.id.desc()).limit(limit))).all()
     return list(reversed(rows))
+
+
+async def became_an_action_at(session: AsyncSession, practice_id: int) -> datetime | None:
+    """When a noticing practice was last turned into a small action (its noticings are not
+    tries of the action)."""
+    return await session.scalar(
+        select(func.max(Adjustment.created_at)).where(
+            Adjustment.practice_id == practice_id, Adjustment.reason == "to_action"
+        )
+    )
 
 
 async def set_reachable(session: AsyncSession, user_id: int, active: bool) -> None:

@@ -208,11 +208,16 @@ async def test_the_offer_to_turn_noticing_into_an_action_comes_after_three_not_b
     await harness.press(SAM, "Noticed it")
 
     assert await harness.press(SAM, t.SKIP) == [t.ACT_OFFER.format(count=3)]
-    assert await harness.press(SAM, t.ACT_YES) == [t.ASK_ACTION]
+    assert await harness.send(SAM, "yes") == [t.ASK_ACTION]  # typed, as good as pressed
     [changed] = await harness.send(SAM, "take one slow breath, then say what I need")
     assert "before bed: take one slow breath, then say what I need" in changed
     practice = await the_practice(harness, SAM)
     assert practice.noticing is False
+    # The noticings were not tries of the action: a step up waits for five real ones.
+    for _ in range(2):
+        await harness.send(SAM, "/done")
+        await harness.press(SAM, t.DID_IT)
+        assert await harness.press(SAM, t.SKIP) == []  # no "5 times in a row" after 2
 
 
 async def test_after_a_step_up_a_reward_rule_can_fade(harness: Harness) -> None:
