@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.callbacks import Kind
+from bot.rules import shaping
 from bot.texts import t
 from handlers import design, fields
 from handlers.common import Button, Turn
@@ -158,6 +159,8 @@ async def answer(turn: Turn, conversation: Conversation, value: str, pressed: bo
     )
     if reason == "to_action":  # noticing turned into a small action (reference 001)
         practice.noticing = False
+    elif step == "step":  # new words: a noticing practice, or not, as when it was made
+        practice.noticing = shaping.is_noticing(practice.step)
     await repo.clear_conversation(turn.session, turn.user_id)
     await turn.say(f"{t.CHANGED}\n\n{card(practice)}")
     if reason in STEPPED_UP and practice.reward:

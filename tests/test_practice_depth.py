@@ -353,3 +353,20 @@ async def test_a_voice_note_at_what_made_it_easier_becomes_the_reports_reflectio
     [report] = await reports_of(harness, SAM)
     assert report.reflection is not None and "sister" in report.reflection.lower()
     assert await harness.send(SAM, "hello") == [t.FALLBACK]  # the report's flow is over
+
+
+async def test_a_step_edited_into_noticing_words_becomes_a_noticing_practice(
+    harness: Harness,
+) -> None:
+    """Whether a practice is one of noticing follows its words, when made and when edited."""
+    await save(harness, SAM, "read 10 minutes")
+    await harness.send(SAM, "/practices")
+    await harness.press(SAM, "Change")
+    await harness.press(SAM, t.FIELD_LABELS["step"])
+
+    await harness.send(SAM, "notice when I start to avoid something")
+
+    assert (await the_practice(harness, SAM)).noticing is True
+    assert await harness.send(SAM, "/done") == [
+        t.NOTICE_QUESTION.format(step="notice when I start to avoid something")
+    ]
