@@ -13,9 +13,6 @@ from scheduler.cues import at_local
 from storage import sharing
 from storage.models import (
     Adjustment,
-    Delivery,
-    DeliveryKind,
-    DeliveryStatus,
     Practice,
     PracticeStatus,
     Report,
@@ -83,17 +80,6 @@ async def client_week(session: AsyncSession, user: User, since: date, until: dat
                 .order_by(Report.id)
             )
         ).all()
-        nudged = (
-            await session.scalars(
-                select(Delivery.local_date).where(
-                    Delivery.practice_id == practice.id,
-                    Delivery.kind == DeliveryKind.NUDGE,
-                    Delivery.status == DeliveryStatus.SENT,
-                    Delivery.local_date >= since,
-                    Delivery.local_date <= until,
-                )
-            )
-        ).all()
         changes = (
             await session.scalars(
                 select(Adjustment)
@@ -108,7 +94,6 @@ async def client_week(session: AsyncSession, user: User, since: date, until: dat
         ).all()
         if practice.status == PracticeStatus.REMOVED and not reports:
             continue
-        reported = {r.local_date for r in reports}
         result.append(
             week.PracticeWeek(
                 step=practice.step,
@@ -117,8 +102,8 @@ async def client_week(session: AsyncSession, user: User, since: date, until: dat
                 obstacles=Counter(r.obstacle.value for r in reports if r.obstacle),
                 notes=[r.obstacle_note for r in reports if r.obstacle_note],
                 changes=[(c.before, c.after) for c in changes],
-                days=[summary.DayMark(r.local_date, r.outcome.value) for r in reports]
-                + [summary.DayMark(day, None) for day in set(nudged) - reported],
+                # The client's own picture shows their tries, not the days without one.
+                days=[summary.DayMark(r.local_date, r.outcome.value) for r in reports],
             )
         )
     return week.Week(since, until, result)

@@ -136,8 +136,8 @@ async def test_a_look_back_choice_leaves_a_thought_record_half_written_as_it_is(
 
     assert await harness.press_on(SAM, look_back, t.WEEK_CHOICES["keep"]) == [t.WEEK_KEPT]
 
-    replies = await harness.send(SAM, "they think I'm slow")  # the thought record goes on
-    assert replies and replies[0] != t.ASK_THOUGHT and t.THOUGHT_START not in replies
+    # The thought record goes on where it was.
+    assert await harness.send(SAM, "they think I'm slow") == [t.ASK_BELIEF]
 
 
 async def test_the_weekly_choice_pressed_twice_or_changed_is_one_choice(
@@ -305,3 +305,4 @@ async def test_the_client_chooses_when_the_look_back_comes(harness: Harness) -> 
     assert await harness.send(SAM, "/week often") == [t.WEEK_WHEN_UNKNOWN]
     assert await harness.send(SAM, "/week default") == [t.WEEK_WHEN_DEFAULT]
     assert await harness.send(SAM, "/session someday") == [t.SESSION_UNKNOWN]
+
